@@ -1,0 +1,31 @@
+# The commands people expect. Every target first installs what is missing.
+PY := .venv/bin/python
+
+.PHONY: setup run test test-unit lint format bench dapr clean
+
+setup:  ## Install Debian packages, the virtualenv and the Dapr runtime (idempotent)
+	@scripts/setup.sh
+
+run: setup  ## Postgres, Redis, placement, scheduler, then `dapr run -f dapr.yaml` (Ctrl-C stops all)
+	@$(PY) -m devstack run
+
+test: setup  ## Whole suite: unit + integration on the real stack
+	$(PY) -m pytest
+
+test-unit: setup  ## Pure tests only (no processes started)
+	$(PY) -m pytest tests/unit
+
+lint: setup  ## ruff (lint + format check) and mypy --strict
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+format: setup
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
+
+bench: setup  ## Latency and throughput of the write and read paths (see README)
+	$(PY) -m bench $(BENCH_ARGS)
+
+clean:  ## Remove local data (./data) and Dapr CLI logs; keeps .venv and ~/.dapr
+	rm -rf data .dapr

@@ -1,0 +1,114 @@
+"""The customer document and its event, kept through the Dapr state API.
+
+A change is ONE call to the sidecar's state transaction API on the
+outbox-enabled store: the document upsert (ETag-guarded, or insert-only for a
+create) plus the event as the single ``outbox.projection`` op on the same key.
+Dapr publishes the event if and only if the transaction commits. Actor state
+(the SDK's state manager) never goes through the outbox, so it is not used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import httpx
+
+
+class StoreError(Exception):
+    """The sidecar or the store failed; nothing was committed."""
+
+
+class ConcurrencyConflict(StoreError):
+    """The stored document is not the one this change was decided on."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Loaded:
+    document: dict[str, Any] | None
+    etag: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OutboxEvent:
+    """A CloudEvent to publish with the commit: ``type`` and ``data`` plus routing."""
+
+    type: str
+    subject: str
+    data: dict[str, Any]
+
+
+class DocumentStore:
+    def __init__(self, sidecar: httpx.AsyncClient, store_name: str, key_prefix: str) -> None:
+        self._sidecar = sidecar
+        self._base = f"/v1.0/state/{store_name}"
+        self._key_prefix = key_prefix
+
+    def key(self, entity_id: str) -> str:
+        return f"{self._key_prefix}:{entity_id}"
+
+    async def load(self, entity_id: str) -> Loaded:
+        try:
+            response = await self._sidecar.get(f"{self._base}/{self.key(entity_id)}")
+        except httpx.HTTPError as exc:
+            raise StoreError(f"state get failed: {type(exc).__name__}") from exc
+        if response.status_code == httpx.codes.NO_CONTENT or not response.content:
+            return Loaded(document=None, etag=None)
+        if response.status_code != httpx.codes.OK:
+            raise StoreError(f"state get answered {response.status_code}")
+        return Loaded(document=response.json(), etag=response.headers.get("etag"))
+
+    async def commit(
+        self,
+        entity_id: str,
+        document: dict[str, Any],
+        event: OutboxEvent,
+        etag: str | None,
+    ) -> None:
+        """Write ``document`` and publish ``event`` atomically.
+
+        ``etag=None`` means the document must not exist yet (insert-only:
+        first-write concurrency without an ETag); otherwise the stored ETag must
+        still be ``etag``. Either mismatch raises :class:`ConcurrencyConflict`.
+        """
+        key = self.key(entity_id)
+        write: dict[str, Any] = {
+            "key": key,
+            "value": document,
+            # Every metadata key of this op becomes a CloudEvent attribute.
+            "metadata": {
+                "type": event.type,
+                "subject": event.subject,
+                "partitionkey": event.subject,
+            },
+            "options": {"concurrency": "first-write", "consistency": "strong"},
+        }
+        if etag is not None:
+            write["etag"] = etag
+        projection = {
+            "key": key,
+            "value": event.data,
+            "metadata": {"outbox.projection": "true", "contentType": "application/json"},
+        }
+        body = {
+            "operations": [
+                {"operation": "upsert", "request": write},
+                # Exactly one projection op, and last: see DESIGN.md (outbox).
+                {"operation": "upsert", "request": projection},
+            ]
+        }
+        try:
+            response = await self._sidecar.post(
+                f"{self._base}/transaction",
+                content=json.dumps(body, separators=(",", ":")),
+                headers={"content-type": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise StoreError(f"state transaction failed: {type(exc).__name__}") from exc
+        if response.status_code in (httpx.codes.OK, httpx.codes.NO_CONTENT):
+            return
+        message = response.text.lower()
+        if "etag" in message or "no item was updated" in message:
+            raise ConcurrencyConflict("the customer changed since it was loaded")
+        raise StoreError(f"state transaction answered {response.status_code}")

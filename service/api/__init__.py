@@ -1,0 +1,1 @@
+"""HTTP routes: parse, call the actor or the read model, map the result."""

@@ -1,0 +1,86 @@
+"""The application factory: HTTP API, actor host, and their shared resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import asyncpg
+from dapr.actor import ActorId
+from dapr.actor.runtime.config import ActorRuntimeConfig
+from dapr.actor.runtime.context import ActorRuntimeContext
+from dapr.actor.runtime.runtime import ActorRuntime
+from dapr.ext.fastapi import DaprActor
+from fastapi import FastAPI
+
+from actors.customer_actor import Customer
+from actors.document_store import DocumentStore
+from actors.serialization import PlainJSONSerializer
+from service import problems
+from service.api import customers, health
+from service.dependencies import Resources
+from service.settings import Settings, get_settings
+from service.sidecar import ActorInvoker, make_sidecar_client
+
+log = logging.getLogger(__name__)
+
+CUSTOMER_KEY_PREFIX = "customer"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        sidecar = make_sidecar_client(settings)
+        # min_size=0: start even while Postgres is down; health reports it.
+        database = await asyncpg.create_pool(
+            settings.database_dsn.get_secret_value(),
+            min_size=0,
+            max_size=settings.database_pool_size,
+            command_timeout=5,
+        )
+        store = DocumentStore(sidecar, settings.state_store, CUSTOMER_KEY_PREFIX)
+
+        def customer_factory(ctx: ActorRuntimeContext, actor_id: ActorId) -> Customer:
+            return Customer(ctx, actor_id, store)
+
+        ActorRuntime.set_actor_config(
+            ActorRuntimeConfig(
+                actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds),
+                drain_ongoing_call_timeout=timedelta(seconds=20),
+                drain_rebalanced_actors=True,
+            )
+        )
+        serializer = PlainJSONSerializer()
+        await actor_host.register_actor(
+            Customer,
+            message_serializer=serializer,
+            state_serializer=serializer,
+            actor_factory=customer_factory,
+        )
+        app.state.resources = Resources(
+            settings=settings, sidecar=sidecar, actors=ActorInvoker(sidecar), database=database
+        )
+        log.info("customer-service ready; sidecar at %s", settings.sidecar_url)
+        try:
+            yield
+        finally:
+            await sidecar.aclose()
+            await database.close()
+
+    app = FastAPI(
+        title="Customer Service",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/v1/customers/docs",
+        openapi_url="/api/v1/customers/openapi.json",
+    )
+    # Mounts /dapr/config and /actors/... for the sidecar (and its own /healthz).
+    actor_host = DaprActor(app)
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(customers.router)
+    return app

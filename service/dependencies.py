@@ -1,0 +1,34 @@
+"""Typed dependencies for routes, built once in the app's lifespan."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+import asyncpg
+import httpx
+from fastapi import Depends, Request
+
+from service.settings import Settings
+from service.sidecar import ActorInvoker
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Resources:
+    settings: Settings
+    sidecar: httpx.AsyncClient
+    actors: ActorInvoker
+    database: asyncpg.Pool
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+def _actors(request: Request) -> ActorInvoker:
+    return _resources(request).actors
+
+
+Deps = Annotated[Resources, Depends(_resources)]
+Actors = Annotated[ActorInvoker, Depends(_actors)]

@@ -1,0 +1,124 @@
+"""The real stack for integration tests: Postgres, Redis, placement, daprd, the app.
+
+Started once per session on free ports in a temp folder, stopped at the end.
+TEST_POSTGRES_DSN / TEST_REDIS_ADDRESS / TEST_PLACEMENT_ADDRESS use servers
+that already run instead (see devstack.stack.start_infrastructure).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from devstack.stack import (
+    CUSTOMER_PORT_VARIABLES,
+    App,
+    Infrastructure,
+    customer_service_command,
+    customer_service_env,
+    start_app,
+    start_infrastructure,
+)
+
+SEED_CUSTOMER: dict[str, Any] = {
+    "email": "customer@example.com",
+    "first_name": "John",
+    "last_name": "Doe",
+    "phone": "+1234567890",
+    "date_of_birth": "1990-01-01T00:00:00Z",
+    "gender": "MALE",
+    "customer_type": "INDIVIDUAL",
+    "registration_source": "WEBSITE",
+}
+
+
+@pytest.fixture(scope="session")
+def stack_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack")
+
+
+@pytest.fixture(scope="session")
+def infra(stack_root: Path) -> Iterator[Infrastructure]:
+    infrastructure = start_infrastructure(stack_root)
+    yield infrastructure
+    infrastructure.stop()
+
+
+@pytest.fixture(scope="session")
+def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
+    app = start_app(
+        "customer-service",
+        customer_service_command(),
+        infra,
+        stack_root,
+        env=customer_service_env(infra),
+        port_variables=CUSTOMER_PORT_VARIABLES,
+    )
+    yield app
+    app.stop()
+
+
+class EventSink:
+    """Reads what the subscriber app has received so far."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    async def events(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.app.app_url) as client:
+            response = await client.get("/received")
+            response.raise_for_status()
+            events: list[dict[str, Any]] = response.json()
+            return events
+
+    async def for_subject(self, subject: str) -> list[dict[str, Any]]:
+        return [event for event in await self.events() if event.get("subject") == subject]
+
+    async def wait_for(self, subjects: set[str], within: float) -> float:
+        """Wait until every subject has an event; return the seconds it took."""
+        start = time.monotonic()
+        while time.monotonic() - start < within:
+            seen = {event.get("subject") for event in await self.events()}
+            if subjects <= seen:
+                return time.monotonic() - start
+            await asyncio.sleep(0.05)
+        seen = {event.get("subject") for event in await self.events()}
+        raise AssertionError(f"{len(subjects - seen)} of {len(subjects)} events never arrived")
+
+
+@pytest.fixture(scope="session")
+def event_sink(
+    infra: Infrastructure, stack_root: Path, customer_service: App
+) -> Iterator[EventSink]:
+    app = start_app(
+        "event-sink", [sys.executable, "-m", "tests.support.event_sink"], infra, stack_root
+    )
+    yield EventSink(app)
+    app.stop()
+
+
+@pytest.fixture
+async def api(customer_service: App) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=customer_service.app_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def sidecar(customer_service: App) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=customer_service.sidecar_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+async def db(infra: Infrastructure) -> AsyncIterator[asyncpg.Connection]:
+    connection = await asyncpg.connect(infra.postgres_dsn)
+    yield connection
+    await connection.close()

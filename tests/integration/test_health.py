@@ -1,0 +1,77 @@
+"""Health reports each dependency and answers 503 when one is down."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.processes import free_port
+from devstack.stack import (
+    CUSTOMER_PORT_VARIABLES,
+    App,
+    Infrastructure,
+    customer_service_command,
+    customer_service_env,
+    start_app,
+)
+
+
+async def test_health_reports_sidecar_and_postgres_up(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/customers/health")
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "healthy",
+        "service": "customer-service",
+        "checks": {"sidecar": {"status": "up"}, "postgres": {"status": "up"}},
+    }
+    assert (await api.get("/readyz")).status_code == 200
+    assert (await api.get("/livez")).json() == {"status": "alive"}
+
+
+@pytest.fixture(scope="module")
+def degraded_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
+    """A second instance whose Postgres DSN points at a port nobody serves."""
+    env = {
+        **customer_service_env(infra),
+        "CUSTOMER_DATABASE_DSN": f"postgresql://postgres@127.0.0.1:{free_port()}/customer_db",
+    }
+    app = start_app(
+        "customer-service-degraded",
+        customer_service_command(),
+        infra,
+        stack_root,
+        env=env,
+        port_variables=CUSTOMER_PORT_VARIABLES,
+    )
+    yield app
+    app.stop()
+
+
+async def test_health_is_503_when_postgres_is_down(degraded_service: App) -> None:
+    async with httpx.AsyncClient(base_url=degraded_service.app_url) as client:
+        health = await client.get("/api/v1/customers/health")
+        ready = await client.get("/readyz")
+        live = await client.get("/livez")
+
+    assert health.status_code == 503
+    body = health.json()
+    assert body["status"] == "unhealthy"
+    assert body["checks"]["sidecar"] == {"status": "up"}
+    assert body["checks"]["postgres"]["status"] == "down"
+    assert ready.status_code == 503
+    assert live.status_code == 200  # a restart would not bring Postgres back
+
+
+async def test_health_is_503_when_the_sidecar_is_down(degraded_service: App) -> None:
+    degraded_service.sidecar.stop()
+    try:
+        async with httpx.AsyncClient(base_url=degraded_service.app_url) as client:
+            health = await client.get("/api/v1/customers/health")
+        assert health.status_code == 503
+        assert health.json()["checks"]["sidecar"]["status"] == "down"
+    finally:
+        degraded_service.restart_sidecar()

@@ -1,0 +1,231 @@
+"""The write path of DESIGN.md, end to end on the real stack.
+
+POST -> Customer actor -> one state transaction (document + outbox event)
+-> Postgres row and exactly one CloudEvent on customer-events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+
+from domain.model import Customer, CustomerStatus, CustomerType
+from tests.integration.conftest import SEED_CUSTOMER, EventSink
+
+# Long enough for the outbox (1 s hold, then publish) to deliver anything it would.
+OUTBOX_SETTLE_SECONDS = 4.0
+
+
+def state_key(customer_id: str) -> str:
+    # The store prefixes keys with the app id; the actor writes "customer:<id>".
+    return f"customer-service||customer:{customer_id}"
+
+
+async def stored_document(db: asyncpg.Connection, customer_id: str) -> dict[str, Any] | None:
+    raw = await db.fetchval(
+        "SELECT convert_from(value, 'UTF8') FROM dapr_state WHERE key = $1",
+        state_key(customer_id),
+    )
+    return None if raw is None else json.loads(raw)
+
+
+async def stored_customer_ids(db: asyncpg.Connection) -> set[str]:
+    rows = await db.fetch(
+        "SELECT key FROM dapr_state WHERE key LIKE 'customer-service||customer:%'"
+    )
+    return {row["key"].rsplit(":", 1)[1] for row in rows}
+
+
+def other_writers_document(customer_id: str, version: int) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return Customer(
+        id=customer_id,
+        email="other@example.com",
+        first_name="Other",
+        last_name="Writer",
+        phone=None,
+        date_of_birth=None,
+        gender=None,
+        customer_type=CustomerType.BUSINESS,
+        status=CustomerStatus.ACTIVE,
+        email_verified=False,
+        registration_source=None,
+        metadata={},
+        customer_group_id=None,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
+        version=version,
+    ).to_document()
+
+
+async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
+    response = await api.post("/api/v1/customers", json={**SEED_CUSTOMER, **overrides})
+    assert response.status_code == 201, response.text
+    customer: dict[str, Any] = response.json()["customer"]
+    return customer
+
+
+async def test_create_commits_the_document_with_version_1(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    response = await api.post("/api/v1/customers", json=SEED_CUSTOMER)
+
+    assert response.status_code == 201
+    customer = response.json()["customer"]
+    assert response.headers["location"] == f"/api/v1/customers/{customer['id']}"
+    assert response.headers["etag"] == '"1"'
+    assert customer["version"] == 1
+    assert customer["email"] == "customer@example.com"
+    assert customer["date_of_birth"] == "1990-01-01"
+    stored = await stored_document(db, customer["id"])
+    assert stored is not None
+    assert stored["version"] == 1
+    assert stored["email"] == "customer@example.com"
+    assert stored["id"] == customer["id"]
+
+
+async def test_exactly_the_committed_event_is_published(
+    api: httpx.AsyncClient, event_sink: EventSink
+) -> None:
+    customer = await create(api, email="Event.Check@Example.com")
+
+    await event_sink.wait_for({customer["id"]}, within=15)
+    await asyncio.sleep(OUTBOX_SETTLE_SECONDS)  # a duplicate would show up by now
+    events = await event_sink.for_subject(customer["id"])
+
+    assert len(events) == 1
+    event = events[0]
+    assert event["type"] == "customer.created"
+    assert event["specversion"] == "1.0"
+    assert event["source"] == "customer-service"
+    assert event["datacontenttype"] == "application/json"
+    assert event["partitionkey"] == customer["id"]
+    data = event["data"]
+    assert data["customer_id"] == customer["id"]
+    assert data["version"] == 1
+    assert data["snapshot"] == customer
+    assert data["changes"]["email"] == {"before": None, "after": "Event.Check@Example.com"}
+    assert "version" not in data["changes"]
+
+
+async def test_get_reads_through_the_actor(api: httpx.AsyncClient) -> None:
+    customer = await create(api, email="reader@example.com")
+
+    response = await api.get(f"/api/v1/customers/{customer['id']}")
+
+    assert response.status_code == 200
+    assert response.headers["etag"] == '"1"'
+    assert response.json() == {"customer": customer}
+
+
+async def test_unknown_customer_is_a_404_problem(api: httpx.AsyncClient) -> None:
+    missing = uuid.uuid4()
+
+    response = await api.get(f"/api/v1/customers/{missing}")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 404
+    assert problem["title"] == "Customer not found"
+    assert problem["instance"] == f"/api/v1/customers/{missing}"
+
+
+async def test_a_malformed_id_is_a_422_problem(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/v1/customers/not-a-uuid")
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["errors"][0]["field"] == "customer_id"
+
+
+async def test_service_invocation_returns_the_same_customer(
+    api: httpx.AsyncClient, sidecar: httpx.AsyncClient
+) -> None:
+    customer = await create(api, email="invoked@example.com")
+
+    direct = await api.get(f"/api/v1/customers/{customer['id']}")
+    invoked = await sidecar.get(
+        f"/v1.0/invoke/customer-service/method/api/v1/customers/{customer['id']}"
+    )
+
+    assert invoked.status_code == 200
+    assert invoked.json() == direct.json()
+
+
+async def test_invalid_create_lists_every_error_and_leaves_nothing(
+    api: httpx.AsyncClient, db: asyncpg.Connection, event_sink: EventSink
+) -> None:
+    before = await stored_customer_ids(db)
+    bad = {
+        **SEED_CUSTOMER,
+        "email": "not-an-email",
+        "gender": "ROBOT",
+        "date_of_birth": "2999-01-01",
+        "first_name": "x" * 101,
+        "favourite_colour": "blue",
+    }
+
+    response = await api.post("/api/v1/customers", json=bad)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    fields = {error["field"] for error in problem["errors"]}
+    assert fields == {"email", "gender", "date_of_birth", "first_name", "favourite_colour"}
+    assert "Traceback" not in response.text
+    await asyncio.sleep(OUTBOX_SETTLE_SECONDS)
+    assert await stored_customer_ids(db) == before
+    subjects = {event.get("subject") for event in await event_sink.events()}
+    # Every event ever received belongs to a customer that was committed.
+    assert subjects <= before
+
+
+async def test_malformed_json_is_a_problem_not_a_crash(api: httpx.AsyncClient) -> None:
+    response = await api.post(
+        "/api/v1/customers", content=b'{"email": ', headers={"content-type": "application/json"}
+    )
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_failed_transaction_publishes_nothing_and_changes_nothing(
+    sidecar: httpx.AsyncClient, db: asyncpg.Connection, event_sink: EventSink
+) -> None:
+    """The actor decides on a stale view (someone else wrote the document
+    behind its back, as during a rebalancing); its insert-only transaction
+    fails, so the outbox must not publish and the stored document must stay."""
+    customer_id = str(uuid.uuid4())
+    actor = f"/v1.0/actors/Customer/{customer_id}/method"
+    # 1. The actor loads its (empty) state.
+    first = await sidecar.post(f"{actor}/get", content=b"")
+    assert first.json()["error"]["code"] == "not_found"
+    # 2. Another writer stores the document; the plain save API has no outbox.
+    other = other_writers_document(customer_id, version=7)
+    saved = await sidecar.post(
+        "/v1.0/state/customer-store", json=[{"key": f"customer:{customer_id}", "value": other}]
+    )
+    assert saved.status_code == 204
+    # 3. The actor's create is decided on "absent" and its commit must fail.
+    payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
+    refused = await sidecar.post(f"{actor}/create", json=payload)
+
+    assert refused.status_code == 200
+    assert refused.json() == {
+        "ok": False,
+        "error": {"code": "conflict", "detail": "the customer changed since it was loaded"},
+    }
+    assert await stored_document(db, customer_id) == other
+    await asyncio.sleep(OUTBOX_SETTLE_SECONDS)
+    assert await event_sink.for_subject(customer_id) == []
+    # The actor forgot its stale view: the next read shows what is stored.
+    after = await sidecar.post(f"{actor}/get", content=b"")
+    assert after.json()["customer"]["version"] == 7

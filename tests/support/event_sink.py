@@ -1,0 +1,43 @@
+"""A subscriber of customer-events, as another service would be: a real Dapr
+subscription through its own sidecar. It records every CloudEvent it gets and
+shows them on GET /received. Run: ``APP_PORT=... python -m tests.support.event_sink``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+
+PUBSUB = "customer-pubsub"
+TOPIC = "customer-events"
+
+app = FastAPI()
+received: list[dict[str, Any]] = []
+
+
+@app.get("/dapr/subscribe")
+async def subscriptions() -> list[dict[str, str]]:
+    return [{"pubsubname": PUBSUB, "topic": TOPIC, "route": "/events"}]
+
+
+@app.post("/events")
+async def on_event(request: Request) -> dict[str, str]:
+    received.append(await request.json())
+    return {"status": "SUCCESS"}
+
+
+@app.get("/received")
+async def show() -> list[dict[str, Any]]:
+    return received
+
+
+@app.get("/livez")
+async def live() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(os.environ["APP_PORT"]), log_level="warning")
