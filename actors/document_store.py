@@ -9,11 +9,15 @@ Dapr publishes the event if and only if the transaction commits. Actor state
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from typing import Any
 
-import httpx
+import aiohttp
+
+_JSON = {"content-type": "application/json"}
+_FAILURES = (aiohttp.ClientError, asyncio.TimeoutError)
 
 
 class StoreError(Exception):
@@ -40,7 +44,7 @@ class OutboxEvent:
 
 
 class DocumentStore:
-    def __init__(self, sidecar: httpx.AsyncClient, store_name: str, key_prefix: str) -> None:
+    def __init__(self, sidecar: aiohttp.ClientSession, store_name: str, key_prefix: str) -> None:
         self._sidecar = sidecar
         self._base = f"/v1.0/state/{store_name}"
         self._key_prefix = key_prefix
@@ -50,14 +54,16 @@ class DocumentStore:
 
     async def load(self, entity_id: str) -> Loaded:
         try:
-            response = await self._sidecar.get(f"{self._base}/{self.key(entity_id)}")
-        except httpx.HTTPError as exc:
+            async with self._sidecar.get(f"{self._base}/{self.key(entity_id)}") as response:
+                status, body = response.status, await response.read()
+                etag = response.headers.get("etag")
+        except _FAILURES as exc:
             raise StoreError(f"state get failed: {type(exc).__name__}") from exc
-        if response.status_code == httpx.codes.NO_CONTENT or not response.content:
+        if status == 204 or (status == 200 and not body):
             return Loaded(document=None, etag=None)
-        if response.status_code != httpx.codes.OK:
-            raise StoreError(f"state get answered {response.status_code}")
-        return Loaded(document=response.json(), etag=response.headers.get("etag"))
+        if status != 200:
+            raise StoreError(f"state get answered {status}")
+        return Loaded(document=json.loads(body), etag=etag)
 
     async def commit(
         self,
@@ -98,17 +104,18 @@ class DocumentStore:
                 {"operation": "upsert", "request": projection},
             ]
         }
+        data = json.dumps(body, separators=(",", ":")).encode()
         try:
-            response = await self._sidecar.post(
-                f"{self._base}/transaction",
-                content=json.dumps(body, separators=(",", ":")),
-                headers={"content-type": "application/json"},
-            )
-        except httpx.HTTPError as exc:
+            async with self._sidecar.post(
+                f"{self._base}/transaction", data=data, headers=_JSON
+            ) as response:
+                status, answer = response.status, await response.read()
+        except _FAILURES as exc:
             raise StoreError(f"state transaction failed: {type(exc).__name__}") from exc
-        if response.status_code in (httpx.codes.OK, httpx.codes.NO_CONTENT):
+        if status in (200, 204):
             return
-        message = response.text.lower()
+        message = answer.decode(errors="replace").lower()
+        # The sidecar answers 500 for both; only its message tells them apart.
         if "etag" in message or "no item was updated" in message:
             raise ConcurrencyConflict("the customer changed since it was loaded")
-        raise StoreError(f"state transaction answered {response.status_code}")
+        raise StoreError(f"state transaction answered {status}")

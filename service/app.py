@@ -22,7 +22,7 @@ from service import problems
 from service.api import customers, health
 from service.dependencies import Resources
 from service.settings import Settings, get_settings
-from service.sidecar import ActorInvoker, make_sidecar_client
+from service.sidecar import ActorInvoker, make_sidecar_session
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sidecar = make_sidecar_client(settings)
+        sidecar = make_sidecar_session(settings)
         # min_size=0: start even while Postgres is down; health reports it.
         database = await asyncpg.create_pool(
             settings.database_dsn.get_secret_value(),
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await sidecar.aclose()
+            await sidecar.close()
             await database.close()
 
     app = FastAPI(

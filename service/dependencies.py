@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated
 
+import aiohttp
 import asyncpg
-import httpx
 from fastapi import Depends, Request
 
 from service.settings import Settings
@@ -16,18 +16,19 @@ from service.sidecar import ActorInvoker
 @dataclasses.dataclass(frozen=True, slots=True)
 class Resources:
     settings: Settings
-    sidecar: httpx.AsyncClient
+    sidecar: aiohttp.ClientSession
     actors: ActorInvoker
     database: asyncpg.Pool
 
 
-def _resources(request: Request) -> Resources:
+async def _resources(request: Request) -> Resources:
     resources: Resources = request.app.state.resources
     return resources
 
 
-def _actors(request: Request) -> ActorInvoker:
-    return _resources(request).actors
+async def _actors(request: Request) -> ActorInvoker:
+    resources: Resources = request.app.state.resources
+    return resources.actors
 
 
 Deps = Annotated[Resources, Depends(_resources)]

@@ -1,7 +1,8 @@
-"""One pooled HTTP client to the Dapr sidecar, and actor calls over it.
+"""One pooled HTTP session to the Dapr sidecar, and actor calls over it.
 
-The SDK's HTTP actor proxy opens a new aiohttp session per call; a single
-keep-alive httpx client is several times cheaper on the hot path.
+aiohttp rather than httpx: under load httpx's pool checks every idle
+connection on each request and retries an import per call (measured: ~60% of
+the event loop). The SDK's own actor proxy opens a new session per call.
 """
 
 from __future__ import annotations
@@ -10,33 +11,37 @@ import json
 import logging
 from typing import Any
 
-import httpx
+import aiohttp
 
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+JSON_HEADERS = {"content-type": "application/json"}
 
 
 class SidecarUnavailable(Exception):
     """The sidecar did not answer, or answered with an error of its own."""
 
 
-def make_sidecar_client(settings: Settings) -> httpx.AsyncClient:
+def make_sidecar_session(settings: Settings) -> aiohttp.ClientSession:
+    """Call inside the running event loop (the app's lifespan)."""
     headers = {}
     if settings.dapr_api_token is not None:
         headers["dapr-api-token"] = settings.dapr_api_token.get_secret_value()
-    return httpx.AsyncClient(
+    return aiohttp.ClientSession(
         base_url=settings.sidecar_url,
         headers=headers,
-        timeout=httpx.Timeout(settings.dapr_timeout_seconds),
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        timeout=aiohttp.ClientTimeout(total=settings.dapr_timeout_seconds),
+        connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=30),
+        raise_for_status=False,
     )
 
 
 class ActorInvoker:
     """Calls ``{actor_type}/{actor_id}`` methods through the sidecar."""
 
-    def __init__(self, sidecar: httpx.AsyncClient) -> None:
+    def __init__(self, sidecar: aiohttp.ClientSession) -> None:
         self._sidecar = sidecar
 
     async def call(
@@ -45,22 +50,15 @@ class ActorInvoker:
         url = f"/v1.0/actors/{actor_type}/{actor_id}/method/{method}"
         content = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
         try:
-            response = await self._sidecar.post(
-                url, content=content, headers={"content-type": "application/json"}
-            )
-        except httpx.HTTPError as exc:
+            async with self._sidecar.post(url, data=content, headers=JSON_HEADERS) as response:
+                status, body = response.status, await response.read()
+        except (TimeoutError, aiohttp.ClientError) as exc:
             raise SidecarUnavailable(type(exc).__name__) from exc
-        if response.status_code != httpx.codes.OK:
+        if status != 200:
             # The body is the sidecar's (or the actor host's) error: for operators only.
-            log.warning(
-                "actor call %s.%s answered %s: %.500s",
-                actor_type,
-                method,
-                response.status_code,
-                response.text,
-            )
-            raise SidecarUnavailable(f"actor call answered {response.status_code}")
-        result = response.json()
+            log.warning("actor call %s.%s answered %s: %.500r", actor_type, method, status, body)
+            raise SidecarUnavailable(f"actor call answered {status}")
+        result = json.loads(body)
         if not isinstance(result, dict):
             raise SidecarUnavailable("actor answered with an unexpected body")
         return result

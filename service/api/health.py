@@ -23,11 +23,13 @@ _CHECK_TIMEOUT_SECONDS = 2.0
 
 async def _sidecar(resources: Resources) -> DependencyHealth:
     try:
-        response = await resources.sidecar.get("/v1.0/healthz", timeout=_CHECK_TIMEOUT_SECONDS)
+        async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
+            async with resources.sidecar.get("/v1.0/healthz") as response:
+                status = response.status
     except Exception as exc:
         return DependencyHealth(status="down", detail=type(exc).__name__)
-    if response.status_code >= 300:
-        return DependencyHealth(status="down", detail=f"healthz answered {response.status_code}")
+    if status >= 300:
+        return DependencyHealth(status="down", detail=f"healthz answered {status}")
     return DependencyHealth(status="up")
 
 

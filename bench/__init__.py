@@ -1,0 +1,1 @@
+"""``python -m bench``: latency percentiles and throughput of the service's paths."""
