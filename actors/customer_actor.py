@@ -8,7 +8,7 @@ and topic exactly as they were.
 
 from __future__ import annotations
 
-import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -16,16 +16,25 @@ from typing import Any
 from dapr.actor import Actor, ActorInterface, actormethod
 from dapr.actor.id import ActorId
 from dapr.actor.runtime.context import ActorRuntimeContext
+from structlog.contextvars import bind_contextvars
 
 from actors.document_store import ConcurrencyConflict, DocumentStore, OutboxEvent, StoreError
 from actors.replies import ok, refused
 from domain.commands import CreateCustomer
 from domain.decide import decide_create
 from domain.errors import DomainError
-from domain.events import CustomerEvent
+from domain.events import CUSTOMER_CREATED, CustomerEvent
 from domain.model import Customer as CustomerState
+from observability.logging import get_logger
+from observability.metrics import (
+    ACTOR_ACTIVATIONS,
+    ACTORS_ACTIVE,
+    COMMIT_DURATION,
+    CUSTOMERS_CREATED,
+    EVENTS_COMMITTED,
+)
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class CustomerActorInterface(ActorInterface):  # type: ignore[misc]
@@ -82,11 +91,19 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
     def _forget(self) -> None:
         self._loaded = self._etag_current = False
 
+    async def _on_activate(self) -> None:
+        ACTOR_ACTIVATIONS.labels("Customer").inc()
+        ACTORS_ACTIVE.labels("Customer").inc()
+
+    async def _on_deactivate(self) -> None:
+        ACTORS_ACTIVE.labels("Customer").dec()
+
     async def create(self, command: dict[str, Any]) -> dict[str, Any]:
         cmd = CreateCustomer.from_payload({**command, "customer_id": self.customer_id})
         return await self._mutate(lambda state, now: decide_create(state, cmd, now))
 
     async def get(self) -> dict[str, Any]:
+        bind_contextvars(customer_id=self.customer_id)
         try:
             await self._ensure_loaded()
         except StoreError as exc:
@@ -99,26 +116,38 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         self,
         decide: Callable[[CustomerState | None, datetime], tuple[CustomerState, CustomerEvent]],
     ) -> dict[str, Any]:
+        bind_contextvars(customer_id=self.customer_id)
         try:
             await self._ensure_writable()
             new_state, event = decide(self._customer, self._clock())
+        except DomainError as exc:
+            return refused(exc.code, exc.detail)
+        except StoreError as exc:
+            log.warning("loading the customer failed", error=str(exc))
+            return refused("unavailable", "the state store is unavailable")
+        started = time.perf_counter()
+        try:
             await self._store.commit(
                 self.customer_id,
                 new_state.to_document(),
                 OutboxEvent(type=event.type, subject=event.customer_id, data=event.to_data()),
                 etag=self._etag,
             )
-        except DomainError as exc:
-            return refused(exc.code, exc.detail)
         except ConcurrencyConflict as exc:
+            COMMIT_DURATION.labels("conflict").observe(time.perf_counter() - started)
             # Someone else wrote the document: forget our copy, reload next call.
             self._forget()
             return refused("conflict", str(exc))
         except StoreError as exc:
-            log.warning("commit failed for customer %s: %s", self.customer_id, exc)
+            COMMIT_DURATION.labels("error").observe(time.perf_counter() - started)
+            log.warning("commit failed", error=str(exc))
             # The commit may or may not have landed; reload before deciding again.
             self._forget()
             return refused("unavailable", "the state store is unavailable")
+        COMMIT_DURATION.labels("committed").observe(time.perf_counter() - started)
+        EVENTS_COMMITTED.labels(event.type).inc()
+        if event.type == CUSTOMER_CREATED:
+            CUSTOMERS_CREATED.inc()
         self._customer = new_state
         # The store assigns a fresh ETag on every write and the transaction API
         # does not return it: reads go on from memory, the next write reloads.

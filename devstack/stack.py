@@ -122,6 +122,7 @@ def start_app(
     env: dict[str, Any] | None = None,
     ready_path: str = "/livez",
     port_variables: Sequence[str] = ("APP_PORT",),
+    join_placement: bool = True,
 ) -> App:
     """Start ``command``, which serves the port named by ``port_variables``, and its daprd."""
     logs = root / "logs"
@@ -136,7 +137,9 @@ def start_app(
         grpc_port=free_port(),
         internal_grpc_port=free_port(),
         metrics_port=free_port(),
-        placement_address=infra.placement_address,
+        # Without placement the sidecar hosts no actors (and cannot disturb
+        # the actor table of the other sidecars when it restarts).
+        placement_address=infra.placement_address if join_placement else None,
         resources_dir=resources,
         config_file=resources / "config.yaml",
         log_dir=logs,

@@ -1,30 +1,41 @@
-"""``python -m service``: serve the app with uvicorn on CUSTOMER_HTTP_HOST:PORT."""
+"""``python -m service``: validate the configuration, then serve with uvicorn.
+
+Runs as the container's PID 1: SIGTERM stops accepting connections, lets
+in-flight requests finish (up to 30 s) and runs the lifespan shutdown.
+"""
 
 from __future__ import annotations
 
-import logging
+import sys
 
 import uvicorn
 
+from observability.logging import configure_logging
 from service.app import create_app
-from service.settings import get_settings
+from service.settings import ConfigurationError, load_settings
+
+EXIT_BAD_CONFIGURATION = 78  # EX_CONFIG
 
 
-def main() -> None:
-    settings = get_settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        print(f"customer-service: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIGURATION
+    configure_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,
         port=settings.http_port,
+        log_config=None,  # keep the JSON logging configured above
         log_level=settings.log_level,
-        access_log=False,
+        access_log=False,  # the middleware logs each request with its trace id
         timeout_graceful_shutdown=30,
+        server_header=False,
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -18,13 +17,16 @@ from fastapi import FastAPI
 from actors.customer_actor import Customer
 from actors.document_store import DocumentStore
 from actors.serialization import PlainJSONSerializer
+from observability.logging import get_logger
+from observability.tracing import configure_tracing
 from service import problems
-from service.api import customers, health
+from service.api import customers, events, health, metrics
 from service.dependencies import Resources
+from service.middleware import ObservabilityMiddleware
 from service.settings import Settings, get_settings
 from service.sidecar import ActorInvoker, make_sidecar_session
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 CUSTOMER_KEY_PREFIX = "customer"
 
@@ -37,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sidecar = make_sidecar_session(settings)
         # min_size=0: start even while Postgres is down; health reports it.
         database = await asyncpg.create_pool(
-            settings.database_dsn.get_secret_value(),
+            settings.database_url,
             min_size=0,
             max_size=settings.database_pool_size,
             command_timeout=5,
@@ -64,7 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = Resources(
             settings=settings, sidecar=sidecar, actors=ActorInvoker(sidecar), database=database
         )
-        log.info("customer-service ready; sidecar at %s", settings.sidecar_url)
+        log.info(
+            "customer-service ready",
+            environment=settings.environment,
+            sidecar=settings.sidecar_url,
+            tracing=settings.tracing_enabled,
+        )
         try:
             yield
         finally:
@@ -73,7 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Customer Service",
-        version="0.1.0",
+        version=settings.service_version,
         lifespan=lifespan,
         docs_url="/api/v1/customers/docs",
         openapi_url="/api/v1/customers/openapi.json",
@@ -83,4 +90,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(customers.router)
+    app.include_router(events.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
+    app.add_middleware(ObservabilityMiddleware)
+    if settings.tracing_enabled:
+        configure_tracing(app, settings.service_version)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,7 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-log = logging.getLogger(__name__)
+from observability.logging import get_logger
+from observability.metrics import ERRORS
+
+log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:customer-service:problem:"
@@ -47,6 +49,7 @@ def problem_response(
     if detail:
         body["detail"] = detail
     body.update(extra)
+    ERRORS.labels(slug, getattr(request.scope.get("route"), "path", "unmatched")).inc()
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
@@ -94,5 +97,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Log the cause for operators; never hand internals to the caller.
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        log.exception("unhandled error", method=request.method, path=request.url.path)
         return problem_response(request, 500, "internal", "Internal server error")

@@ -1,48 +1,174 @@
-"""Configuration: every ``CUSTOMER_*`` variable, validated once at start-up."""
+"""Configuration: every ``CUSTOMER_*`` variable of the seed, validated at start-up.
+
+A bad value stops the process with one message that names each bad variable
+(never its value: some are secrets). Outside development, default or
+placeholder secrets are refused. Variables the Dapr design makes inert are
+still accepted so that the seed's deployment files keep working; each says why.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CUSTOMER_"
+
+# Sample values of the seed's docs and the like: never a real secret.
+PLACEHOLDER_SECRETS = frozenset(
+    {"your-secret-key", "secret", "changeme", "change-me", "customer_pass", "password"}
+)
+MIN_JWT_SECRET_BYTES = 32
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+LogLevel = Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lower)]
+
+
+class ConfigurationError(Exception):
+    """Start-up configuration is invalid; the message lists every bad variable."""
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CUSTOMER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     environment: Literal["development", "production"] = "production"
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8003, ge=1, le=65535)
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    service_version: str = "0.1.0"
 
-    # The read model and the health check talk to Postgres directly.
-    database_dsn: SecretStr = SecretStr("postgresql://postgres@127.0.0.1:5432/customer_db")
+    # --- Ports --------------------------------------------------------------
+    http_host: str = "0.0.0.0"  # noqa: S104 - in a pod the sidecar connects from outside the app's loopback
+    http_port: int = Field(default=8003, ge=1, le=65535)
+    # Inert: the seed's gRPC API is replaced by Dapr service invocation.
+    grpc_port: int = Field(default=9003, ge=1, le=65535)
+
+    # --- Postgres (read model and health) -------------------------------------
+    database_dsn: SecretStr | None = Field(default=None, validate_default=True)
     database_pool_size: int = Field(default=10, ge=1, le=200)
 
-    # The sidecar. daprd (or `dapr run`) sets DAPR_HTTP_PORT for the app.
+    # --- Inert: Redis is reached through the Dapr pub/sub component -----------
+    redis_addr: str = "localhost:6379"
+    redis_password: SecretStr | None = None
+
+    # --- Other services, called through Dapr service invocation ---------------
+    auth_service_addr: str = "auth-service"
+    order_service_addr: str = "order-service"
+    loyalty_service_addr: str = "loyalty-service"
+
+    # --- Feature flags ----------------------------------------------------------
+    enable_segments: bool = True
+    enable_analytics: bool = True
+    enable_2fa: bool = True
+
+    # --- Security -----------------------------------------------------------------
+    jwt_secret: SecretStr | None = Field(default=None, validate_default=True)
+    bcrypt_cost: int = Field(default=12, ge=10, le=15)
+
+    # --- Observability ------------------------------------------------------------
+    log_level: LogLevel = "info"
+    metrics_enabled: bool = True
+    tracing_enabled: bool = False
+
+    # --- The sidecar (daprd sets DAPR_HTTP_PORT and DAPR_API_TOKEN) -----------
     dapr_host: str = "127.0.0.1"
     dapr_http_port: int = Field(
-        default=3500, validation_alias=AliasChoices("DAPR_HTTP_PORT", "CUSTOMER_DAPR_HTTP_PORT")
+        default=3500,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("DAPR_HTTP_PORT", "CUSTOMER_DAPR_HTTP_PORT"),
     )
-    # Sent to the sidecar when its API is protected (dapr's DAPR_API_TOKEN).
     dapr_api_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DAPR_API_TOKEN", "CUSTOMER_DAPR_API_TOKEN")
     )
     dapr_timeout_seconds: float = Field(default=10.0, gt=0)
-
     state_store: str = "customer-store"
     pubsub: str = "customer-pubsub"
     events_topic: str = "customer-events"
-
     actor_idle_timeout_seconds: int = Field(default=3600, ge=1)
 
     @property
     def sidecar_url(self) -> str:
         return f"http://{self.dapr_host}:{self.dapr_http_port}"
 
+    @property
+    def database_url(self) -> str:
+        # Never None after validation (a development default or a refusal).
+        assert self.database_dsn is not None
+        return self.database_dsn.get_secret_value()
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    # Both validators read `environment`, which is declared (so validated) first.
+    @field_validator("database_dsn")
+    @classmethod
+    def _database_dsn(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr:
+        if value is None:
+            if info.data.get("environment") != "development":
+                raise ValueError("required outside development")
+            return SecretStr("postgresql://postgres@127.0.0.1:5432/customer_db?sslmode=disable")
+        password = urlsplit(value.get_secret_value()).password
+        production = info.data.get("environment") != "development"
+        if production and password and password.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("uses a sample password")
+        return value
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("environment") == "development":
+            return value
+        secret = value.get_secret_value() if value else ""
+        if not secret:
+            raise ValueError("required outside development")
+        if secret.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder, not a secret")
+        if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(f"shorter than {MIN_JWT_SECRET_BYTES} bytes")
+        return value
+
+
+def _variable(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    if isinstance(alias, AliasChoices):
+        return " or ".join(str(choice) for choice in alias.choices)
+    return ENV_PREFIX + field.upper()
+
+
+def describe(error: ValidationError) -> str:
+    """Name each bad variable and what is wrong, without echoing values."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        location = item.get("loc") or ()
+        message = str(item.get("msg", "invalid"))
+        message = message.removeprefix("Value error, ")
+        field = str(location[0]) if location else ""
+        name = _variable(field) if field in Settings.model_fields else field or "(settings)"
+        lines.append(f"  {name}: {message}")
+    return "invalid configuration:\n" + "\n".join(lines)
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe(exc)) from None
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -8,14 +8,14 @@ the event loop). The SDK's own actor proxy opens a new session per call.
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 import aiohttp
 
+from observability.logging import get_logger, outgoing_traceparent
 from service.settings import Settings
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 JSON_HEADERS = {"content-type": "application/json"}
 
@@ -49,14 +49,23 @@ class ActorInvoker:
     ) -> dict[str, Any]:
         url = f"/v1.0/actors/{actor_type}/{actor_id}/method/{method}"
         content = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
+        headers = JSON_HEADERS
+        if (traceparent := outgoing_traceparent()) is not None:
+            headers = {**JSON_HEADERS, "traceparent": traceparent}
         try:
-            async with self._sidecar.post(url, data=content, headers=JSON_HEADERS) as response:
+            async with self._sidecar.post(url, data=content, headers=headers) as response:
                 status, body = response.status, await response.read()
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise SidecarUnavailable(type(exc).__name__) from exc
         if status != 200:
             # The body is the sidecar's (or the actor host's) error: for operators only.
-            log.warning("actor call %s.%s answered %s: %.500r", actor_type, method, status, body)
+            log.warning(
+                "actor call failed",
+                actor_type=actor_type,
+                method=method,
+                status=status,
+                answer=body[:500].decode(errors="replace"),
+            )
             raise SidecarUnavailable(f"actor call answered {status}")
         result = json.loads(body)
         if not isinstance(result, dict):

@@ -8,6 +8,7 @@ that already run instead (see devstack.stack.start_infrastructure).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -27,6 +28,11 @@ from devstack.stack import (
     start_app,
     start_infrastructure,
 )
+
+# Secrets the running service is given; test_observability checks that no log
+# line carries them. Postgres trusts loopback, so the password is never checked.
+JWT_SECRET = "jwt-" + secrets.token_hex(24)
+DATABASE_PASSWORD = "pg-" + secrets.token_hex(12)
 
 SEED_CUSTOMER: dict[str, Any] = {
     "email": "customer@example.com",
@@ -54,12 +60,18 @@ def infra(stack_root: Path) -> Iterator[Infrastructure]:
 
 @pytest.fixture(scope="session")
 def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
+    dsn = infra.postgres_dsn.replace("postgres@", f"postgres:{DATABASE_PASSWORD}@", 1)
+    env = {
+        **customer_service_env(infra),
+        "CUSTOMER_JWT_SECRET": JWT_SECRET,
+        "CUSTOMER_DATABASE_DSN": dsn,
+    }
     app = start_app(
         "customer-service",
         customer_service_command(),
         infra,
         stack_root,
-        env=customer_service_env(infra),
+        env=env,
         port_variables=CUSTOMER_PORT_VARIABLES,
     )
     yield app

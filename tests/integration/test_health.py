@@ -34,7 +34,11 @@ async def test_health_reports_sidecar_and_postgres_up(api: httpx.AsyncClient) ->
 
 @pytest.fixture(scope="module")
 def degraded_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
-    """A second instance whose Postgres DSN points at a port nobody serves."""
+    """A second instance whose Postgres DSN points at a port nobody serves.
+
+    It stays out of placement: its sidecar is restarted below, and a host that
+    leaves and rejoins the actor table is not what this module tests.
+    """
     env = {
         **customer_service_env(infra),
         "CUSTOMER_DATABASE_DSN": f"postgresql://postgres@127.0.0.1:{free_port()}/customer_db",
@@ -46,6 +50,7 @@ def degraded_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
         stack_root,
         env=env,
         port_variables=CUSTOMER_PORT_VARIABLES,
+        join_placement=False,
     )
     yield app
     app.stop()

@@ -1,0 +1,1 @@
+"""Logs, metrics and traces, shared by the HTTP layer and the actors."""

@@ -1,0 +1,122 @@
+"""One JSON object per line: level, time, logger, message, trace id, context.
+
+structlog renders both our own loggers and the standard library's (uvicorn,
+asyncpg, the Dapr SDK), so every line has the same shape. Values under keys
+that look secret are replaced before rendering, whatever logged them.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import re
+import sys
+from collections.abc import MutableMapping
+from typing import Any
+
+import structlog
+from opentelemetry import trace
+
+# The W3C traceparent of the request being served, for when no OpenTelemetry
+# span is active (tracing off): logged as trace_id and passed to the sidecar.
+request_traceparent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_traceparent", default=None
+)
+
+_SECRET_KEYS = re.compile(
+    r"pass(word)?|secret|token|authorization|api[-_]?key|totp|otp|credential|cookie|dsn",
+    re.IGNORECASE,
+)
+REDACTED = "[REDACTED]"
+
+
+def _redact(value: Any, key: str = "") -> Any:
+    if key and _SECRET_KEYS.search(key):
+        return REDACTED
+    if isinstance(value, dict):
+        return {k: _redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(item) for item in value]
+    return value
+
+
+def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key in list(event):
+        if key != "event":
+            event[key] = _redact(event[key], key)
+    return event
+
+
+def add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event["trace_id"] = format(context.trace_id, "032x")
+        event["span_id"] = format(context.span_id, "016x")
+    elif (trace_id := trace_id_from_traceparent(request_traceparent.get())) is not None:
+        event["trace_id"] = trace_id
+    return event
+
+
+def outgoing_traceparent() -> str | None:
+    """The traceparent to pass on, unless OpenTelemetry injects its own."""
+    if trace.get_current_span().get_span_context().is_valid:
+        return None
+    return request_traceparent.get()
+
+
+def trace_id_from_traceparent(header: str | None) -> str | None:
+    """``00-<32 hex trace id>-<16 hex span id>-<flags>`` -> the trace id."""
+    if not header:
+        return None
+    parts = header.strip().split("-")
+    if len(parts) != 4 or len(parts[1]) != 32:
+        return None
+    return parts[1].lower()
+
+
+def configure_logging(level: str) -> None:
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
+        add_trace_id,
+        redact_secrets,
+    ]
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.ExtraAdder(), *shared],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.EventRenamer("message"),
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(),
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # uvicorn installs its own handlers; route them through ours instead.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+    # httpx/aiohttp log every request at INFO: noise at any useful level.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> structlog.stdlib.BoundLogger:
+    logger: structlog.stdlib.BoundLogger = structlog.stdlib.get_logger(name)
+    return logger

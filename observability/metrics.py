@@ -1,0 +1,74 @@
+"""Prometheus series: the seed's names, plus actors, events and commits.
+
+Seed names kept as they were: customer_requests_total,
+customer_request_duration_seconds, customer_created_total,
+customer_errors_total (customer_addresses_total and
+customer_segments_assigned_total arrive with addresses and segments).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+_LAG_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)
+
+REQUESTS = Counter(
+    "customer_requests",
+    "HTTP requests served, by route template, method and status code.",
+    ["endpoint", "method", "status"],
+    registry=REGISTRY,
+)
+REQUEST_DURATION = Histogram(
+    "customer_request_duration_seconds",
+    "HTTP request duration, by route template and method.",
+    ["endpoint", "method"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "customer_errors",
+    "Requests answered with a problem document, by problem type and route.",
+    ["type", "endpoint"],
+    registry=REGISTRY,
+)
+CUSTOMERS_CREATED = Counter("customer_created", "Customers created (committed).", registry=REGISTRY)
+ACTOR_ACTIVATIONS = Counter(
+    "customer_actor_activations",
+    "Actor activations in this process, by actor type.",
+    ["actor_type"],
+    registry=REGISTRY,
+)
+ACTORS_ACTIVE = Gauge(
+    "customer_actors_active",
+    "Actors currently active in this process, by actor type.",
+    ["actor_type"],
+    registry=REGISTRY,
+)
+EVENTS_COMMITTED = Counter(
+    "customer_events_committed",
+    "Events committed to the outbox with their state transaction, by event type.",
+    ["type"],
+    registry=REGISTRY,
+)
+COMMIT_DURATION = Histogram(
+    "customer_state_commit_duration_seconds",
+    "Duration of the state transaction (document + outbox event) through the sidecar.",
+    ["outcome"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
+)
+EVENTS_RECEIVED = Counter(
+    "customer_events_received",
+    "Customer events delivered back to this service by its subscription, by event type.",
+    ["type"],
+    registry=REGISTRY,
+)
+OUTBOX_LAG = Histogram(
+    "customer_outbox_lag_seconds",
+    "From an event's occurred_at (its commit) to its delivery on customer-events.",
+    buckets=_LAG_BUCKETS,
+    registry=REGISTRY,
+)

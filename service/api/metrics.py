@@ -1,0 +1,15 @@
+"""GET /metrics: the Prometheus exposition of observability.metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from observability.metrics import REGISTRY
+
+router = APIRouter(tags=["operations"], include_in_schema=False)
+
+
+@router.get("/metrics")
+async def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
