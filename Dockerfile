@@ -1,0 +1,41 @@
+# Customer Service: the app only. The Dapr sidecar is injected next to it by
+# the Dapr sidecar injector (see k8s/). Build: docker build -t customer-service .
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- build: resolve and install the runtime dependencies into a venv ---------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md ./
+COPY domain ./domain
+COPY actors ./actors
+COPY service ./service
+COPY observability ./observability
+# Runtime dependencies only (no [dev]); bytecode compiled now because the
+# root filesystem is read-only at run time.
+RUN pip install --no-compile . \
+    && python -m compileall -q /opt/venv/lib
+
+# --- runtime: the venv, a non-root user, nothing else ------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    CUSTOMER_HTTP_HOST=0.0.0.0 \
+    CUSTOMER_HTTP_PORT=8003
+USER 10001:10001
+EXPOSE 8003
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["python", "-m", "service.healthcheck"]
+# uvicorn is PID 1 (exec form, no shell): SIGTERM stops new connections,
+# in-flight requests get up to 30 s, then the lifespan closes the pools.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["python", "-m", "service"]
