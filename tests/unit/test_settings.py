@@ -1,0 +1,88 @@
+"""Configuration: every bad variable named, default secrets refused in production."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.settings import ConfigurationError, load_settings
+
+STRONG_SECRET = "k" * 40
+REAL_DSN = "postgresql://svc:vault-issued-credential@db:5432/customer_db"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("CUSTOMER_") or name in {"DAPR_HTTP_PORT", "DAPR_API_TOKEN"}:
+            monkeypatch.delenv(name)
+
+
+def test_development_needs_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOMER_ENVIRONMENT", "development")
+
+    settings = load_settings()
+
+    assert settings.database_url.startswith("postgresql://postgres@127.0.0.1:5432/")
+    assert settings.jwt_secret is None
+
+
+def test_production_with_real_secrets_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOMER_JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
+    monkeypatch.setenv("CUSTOMER_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("DAPR_HTTP_PORT", "3600")
+
+    settings = load_settings()
+
+    assert settings.environment == "production"
+    assert settings.log_level == "warning"
+    assert settings.sidecar_url == "http://127.0.0.1:3600"
+    assert settings.bcrypt_cost == 12
+
+
+@pytest.mark.parametrize(
+    ("secret", "reason"),
+    [
+        (None, "required outside development"),
+        ("your-secret-key", "is a placeholder"),
+        ("short", "shorter than 32 bytes"),
+    ],
+)
+def test_production_refuses_a_missing_default_or_weak_jwt_secret(
+    monkeypatch: pytest.MonkeyPatch, secret: str | None, reason: str
+) -> None:
+    monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
+    if secret is not None:
+        monkeypatch.setenv("CUSTOMER_JWT_SECRET", secret)
+
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+
+    assert f"CUSTOMER_JWT_SECRET: {reason}" in str(refused.value)
+
+
+def test_every_bad_variable_is_named_at_once_without_its_value(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CUSTOMER_HTTP_PORT", "99999")
+    monkeypatch.setenv("CUSTOMER_ENABLE_2FA", "perhaps")
+    monkeypatch.setenv("CUSTOMER_LOG_LEVEL", "chatty")
+    monkeypatch.setenv("CUSTOMER_JWT_SECRET", "changeme")
+    monkeypatch.setenv("CUSTOMER_DATABASE_DSN", "postgres://u:customer_pass@db/customer_db")
+
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+
+    message = str(refused.value)
+    for variable in (
+        "CUSTOMER_HTTP_PORT",
+        "CUSTOMER_ENABLE_2FA",
+        "CUSTOMER_LOG_LEVEL",
+        "CUSTOMER_JWT_SECRET",
+        "CUSTOMER_DATABASE_DSN",
+    ):
+        assert variable in message
+    assert "changeme" not in message
+    assert "customer_pass" not in message
