@@ -36,6 +36,8 @@ from observability.metrics import (
 
 log = get_logger(__name__)
 
+Decision = tuple[CustomerState, CustomerEvent]
+
 
 class CustomerActorInterface(ActorInterface):  # type: ignore[misc]
     """The methods the sidecar may call; their names are the wire contract."""
@@ -100,7 +102,21 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
 
     async def create(self, command: dict[str, Any]) -> dict[str, Any]:
         cmd = CreateCustomer.from_payload({**command, "customer_id": self.customer_id})
-        return await self._mutate(lambda state, now: decide_create(state, cmd, now))
+
+        def decide(state: CustomerState | None, now: datetime) -> Decision:
+            return decide_create(state, cmd, now)
+
+        if self._loaded:
+            return await self._mutate(decide)
+        # A new id (server-generated) has nothing stored, so the read is skipped:
+        # the commit is insert-only and refuses if that guess was wrong. Then
+        # the document is loaded and the command decided again on what is stored.
+        self._customer, self._etag = None, None
+        self._loaded = self._etag_current = True
+        reply = await self._mutate(decide)
+        if reply["ok"] or reply["error"]["code"] != "conflict":
+            return reply
+        return await self._mutate(decide)
 
     async def get(self) -> dict[str, Any]:
         bind_contextvars(customer_id=self.customer_id)

@@ -229,3 +229,25 @@ async def test_a_failed_transaction_publishes_nothing_and_changes_nothing(
     # The actor forgot its stale view: the next read shows what is stored.
     after = await sidecar.post(f"{actor}/get", content=b"")
     assert after.json()["customer"]["version"] == 7
+
+
+async def test_a_create_on_a_fresh_actor_over_a_stored_document_is_refused(
+    sidecar: httpx.AsyncClient, db: asyncpg.Connection, event_sink: EventSink
+) -> None:
+    """A create on a never-loaded actor skips the read (ids are new); if a
+    document is stored after all, the insert-only commit fails, the actor
+    loads what is stored and decides again: already exists, nothing written."""
+    customer_id = str(uuid.uuid4())
+    other = other_writers_document(customer_id, version=3)
+    saved = await sidecar.post(
+        "/v1.0/state/customer-store", json=[{"key": f"customer:{customer_id}", "value": other}]
+    )
+    assert saved.status_code == 204
+    payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
+
+    refused = await sidecar.post(f"/v1.0/actors/Customer/{customer_id}/method/create", json=payload)
+
+    assert refused.json()["error"]["code"] == "already_exists"
+    assert await stored_document(db, customer_id) == other
+    await asyncio.sleep(OUTBOX_SETTLE_SECONDS)
+    assert await event_sink.for_subject(customer_id) == []
