@@ -24,21 +24,13 @@ from pathlib import Path
 import aiohttp
 
 from bench.stats import PhaseResult, Seed, report
+from service.schemas import SEED_CREATE_EXAMPLE
 
 SEED_FIGURES = {
     "create customer": Seed(p95_ms=120, throughput=200),
     "get customer": Seed(p95_ms=45, throughput=500),
 }
 
-CUSTOMER = {
-    "first_name": "John",
-    "last_name": "Doe",
-    "phone": "+1234567890",
-    "date_of_birth": "1990-01-01T00:00:00Z",
-    "gender": "MALE",
-    "customer_type": "INDIVIDUAL",
-    "registration_source": "WEBSITE",
-}
 
 Request = Callable[[aiohttp.ClientSession, int], Awaitable[bool]]
 
@@ -74,7 +66,7 @@ async def bench(url: str, duration: float, clients: int, warmup: float) -> str:
     run_id = f"{time.time_ns():x}"
 
     async def create(session: aiohttp.ClientSession, n: int) -> bool:
-        body = {**CUSTOMER, "email": f"bench-{run_id}-{n}@example.com"}
+        body = {**SEED_CREATE_EXAMPLE, "email": f"bench-{run_id}-{n}@example.com"}
         async with session.post(f"{url}/api/v1/customers", json=body) as response:
             if response.status != 201:
                 return False

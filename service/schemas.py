@@ -21,9 +21,25 @@ _OLDEST_BIRTH_YEAR = 1900
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
+# The seed specification's create request, verbatim: the documented example.
+SEED_CREATE_EXAMPLE: dict[str, Any] = {
+    "email": "customer@example.com",
+    "first_name": "John",
+    "last_name": "Doe",
+    "phone": "+1234567890",
+    "date_of_birth": "1990-01-01T00:00:00Z",
+    "gender": "MALE",
+    "customer_type": "INDIVIDUAL",
+    "registration_source": "WEBSITE",
+}
+
 
 class CustomerCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [SEED_CREATE_EXAMPLE]},
+    )
 
     email: Annotated[str, Field(max_length=255)]
     first_name: Name | None = None

@@ -28,22 +28,14 @@ from devstack.stack import (
     start_app,
     start_infrastructure,
 )
+from service.schemas import SEED_CREATE_EXAMPLE
 
 # Secrets the running service is given; test_observability checks that no log
 # line carries them. Postgres trusts loopback, so the password is never checked.
 JWT_SECRET = "jwt-" + secrets.token_hex(24)
 DATABASE_PASSWORD = "pg-" + secrets.token_hex(12)
 
-SEED_CUSTOMER: dict[str, Any] = {
-    "email": "customer@example.com",
-    "first_name": "John",
-    "last_name": "Doe",
-    "phone": "+1234567890",
-    "date_of_birth": "1990-01-01T00:00:00Z",
-    "gender": "MALE",
-    "customer_type": "INDIVIDUAL",
-    "registration_source": "WEBSITE",
-}
+SEED_CUSTOMER = SEED_CREATE_EXAMPLE
 
 
 @pytest.fixture(scope="session")

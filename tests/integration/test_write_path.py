@@ -65,6 +65,18 @@ def other_writers_document(customer_id: str, version: int) -> dict[str, Any]:
     ).to_document()
 
 
+async def store_behind_the_actors_back(
+    sidecar: httpx.AsyncClient, customer_id: str, version: int
+) -> dict[str, Any]:
+    """Save a document as another writer would; the plain save API has no outbox."""
+    document = other_writers_document(customer_id, version)
+    saved = await sidecar.post(
+        "/v1.0/state/customer-store", json=[{"key": f"customer:{customer_id}", "value": document}]
+    )
+    assert saved.status_code == 204
+    return document
+
+
 async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
     response = await api.post("/api/v1/customers", json={**SEED_CUSTOMER, **overrides})
     assert response.status_code == 201, response.text
@@ -208,12 +220,8 @@ async def test_a_failed_transaction_publishes_nothing_and_changes_nothing(
     # 1. The actor loads its (empty) state.
     first = await sidecar.post(f"{actor}/get", content=b"")
     assert first.json()["error"]["code"] == "not_found"
-    # 2. Another writer stores the document; the plain save API has no outbox.
-    other = other_writers_document(customer_id, version=7)
-    saved = await sidecar.post(
-        "/v1.0/state/customer-store", json=[{"key": f"customer:{customer_id}", "value": other}]
-    )
-    assert saved.status_code == 204
+    # 2. Another writer stores the document.
+    other = await store_behind_the_actors_back(sidecar, customer_id, version=7)
     # 3. The actor's create is decided on "absent" and its commit must fail.
     payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
     refused = await sidecar.post(f"{actor}/create", json=payload)
@@ -238,11 +246,7 @@ async def test_a_create_on_a_fresh_actor_over_a_stored_document_is_refused(
     document is stored after all, the insert-only commit fails, the actor
     loads what is stored and decides again: already exists, nothing written."""
     customer_id = str(uuid.uuid4())
-    other = other_writers_document(customer_id, version=3)
-    saved = await sidecar.post(
-        "/v1.0/state/customer-store", json=[{"key": f"customer:{customer_id}", "value": other}]
-    )
-    assert saved.status_code == 204
+    other = await store_behind_the_actors_back(sidecar, customer_id, version=3)
     payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
 
     refused = await sidecar.post(f"/v1.0/actors/Customer/{customer_id}/method/create", json=payload)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -11,18 +10,9 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from service import problems
-from service.schemas import CustomerCreate
+from service.schemas import SEED_CREATE_EXAMPLE, CustomerCreate
 
-SEED_EXAMPLE: dict[str, Any] = {
-    "email": "customer@example.com",
-    "first_name": "John",
-    "last_name": "Doe",
-    "phone": "+1234567890",
-    "date_of_birth": "1990-01-01T00:00:00Z",
-    "gender": "MALE",
-    "customer_type": "INDIVIDUAL",
-    "registration_source": "WEBSITE",
-}
+SEED_EXAMPLE = SEED_CREATE_EXAMPLE
 
 
 def test_the_seed_example_is_accepted() -> None:
