@@ -123,14 +123,14 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         try:
             await self._ensure_loaded()
         except StoreError as exc:
-            return refused("unavailable", str(exc))
+            log.warning("loading the customer failed", error=str(exc))
+            return refused("unavailable", "the state store is unavailable")
         if self._customer is None:
             return refused("not_found", f"customer {self.customer_id} does not exist")
         return ok(customer=self._customer.to_document())
 
     async def _mutate(
-        self,
-        decide: Callable[[CustomerState | None, datetime], tuple[CustomerState, CustomerEvent]],
+        self, decide: Callable[[CustomerState | None, datetime], Decision]
     ) -> dict[str, Any]:
         bind_contextvars(customer_id=self.customer_id)
         try:
@@ -141,11 +141,12 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         except StoreError as exc:
             log.warning("loading the customer failed", error=str(exc))
             return refused("unavailable", "the state store is unavailable")
+        document = new_state.to_document()
         started = time.perf_counter()
         try:
             await self._store.commit(
                 self.customer_id,
-                new_state.to_document(),
+                document,
                 OutboxEvent(type=event.type, subject=event.customer_id, data=event.to_data()),
                 etag=self._etag,
             )
@@ -168,4 +169,4 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         # The store assigns a fresh ETag on every write and the transaction API
         # does not return it: reads go on from memory, the next write reloads.
         self._etag_current = False
-        return ok(customer=new_state.to_document())
+        return ok(customer=document)

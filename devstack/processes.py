@@ -69,16 +69,8 @@ class Process:
                 output.close()
         return self
 
-    @property
-    def pid(self) -> int | None:
-        return self._popen.pid if self._popen else None
-
     def alive(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
-
-    def wait(self) -> int:
-        assert self._popen is not None
-        return self._popen.wait()
 
     def log_tail(self, lines: int = 30) -> str:
         try:

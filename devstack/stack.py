@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from devstack.processes import Process, StartupError, free_port, http_ready, wait_until
-from devstack.services import Placement, Postgres, Redis, Scheduler, Sidecar
+from devstack.processes import Process, free_port, http_ready, wait_until
+from devstack.services import Placement, Postgres, Redis, Sidecar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS_DIR = PROJECT_ROOT / "components"
@@ -181,23 +180,3 @@ def customer_service_env(infra: Infrastructure) -> dict[str, str]:
         "CUSTOMER_DATABASE_DSN": infra.postgres_dsn,
         "CUSTOMER_LOG_LEVEL": "info",
     }
-
-
-@contextlib.contextmanager
-def stopping(*things: Infrastructure | App) -> Iterator[None]:
-    try:
-        yield
-    finally:
-        for thing in reversed(things):
-            thing.stop()
-
-
-__all__ = [
-    "App",
-    "Infrastructure",
-    "Scheduler",
-    "StartupError",
-    "render_components",
-    "start_app",
-    "start_infrastructure",
-]
