@@ -9,6 +9,7 @@ started, in reverse order.
 from __future__ import annotations
 
 import argparse
+import secrets
 import signal
 import sys
 import threading
@@ -76,8 +77,13 @@ def run() -> int:
             "dapr run",
             [str(DAPR_BIN / "dapr"), "run", "-f", "dapr.yaml"],
             LOGS / "dapr-run.log",
-            # CLI 1.12 has no scheduler flag; daprd reads this when none is given.
-            env={"DAPR_SCHEDULER_HOST_ADDRESS_DNS_A": SCHEDULER.address},
+            env={
+                # CLI 1.12 has no scheduler flag; daprd reads this when none is given.
+                "DAPR_SCHEDULER_HOST_ADDRESS_DNS_A": SCHEDULER.address,
+                # daprd presents it on calls to the app; the app requires it on its
+                # actor routes. A new one each run: nobody else needs to know it.
+                "APP_API_TOKEN": secrets.token_urlsafe(32),
+            },
             cwd=PROJECT_ROOT,
             log_to_console=True,
         ).start()

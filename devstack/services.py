@@ -258,6 +258,8 @@ class Sidecar:
     log_dir: Path
     scheduler_address: str | None = None
     app_health_path: str | None = None
+    # APP_API_TOKEN / DAPR_API_TOKEN for daprd (the app gets the same values).
+    env: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -300,7 +302,7 @@ class Sidecar:
 
     def start(self) -> Process:
         log = self.log_dir / f"daprd-{self.app_id}.log"
-        return Process(f"daprd-{self.app_id}", self.argv(), log).start()
+        return Process(f"daprd-{self.app_id}", self.argv(), log, env=self.env).start()
 
     def wait_ready(self, process: Process, timeout: float = 90.0) -> None:
         wait_until(http_ready(f"{self.url}/v1.0/healthz"), process, f"daprd {self.app_id}", timeout)

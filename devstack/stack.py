@@ -122,8 +122,13 @@ def start_app(
     ready_path: str = "/livez",
     port_variables: Sequence[str] = ("APP_PORT",),
     join_placement: bool = True,
+    tokens: dict[str, str] | None = None,
 ) -> App:
-    """Start ``command``, which serves the port named by ``port_variables``, and its daprd."""
+    """Start ``command``, which serves the port named by ``port_variables``, and its daprd.
+
+    ``tokens`` (APP_API_TOKEN, DAPR_API_TOKEN) go to both, as the injector and
+    the Deployment arrange in Kubernetes.
+    """
     logs = root / "logs"
     resources = render_components(
         root / f"components-{app_id}", infra.postgres_dsn, infra.redis_address
@@ -142,8 +147,10 @@ def start_app(
         resources_dir=resources,
         config_file=resources / "config.yaml",
         log_dir=logs,
+        env=dict(tokens or {}),
     )
     app_env = {
+        **(tokens or {}),
         **dict.fromkeys(port_variables, str(app_port)),
         "DAPR_HTTP_PORT": str(spec.http_port),
         "DAPR_GRPC_PORT": str(spec.grpc_port),

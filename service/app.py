@@ -25,6 +25,7 @@ from service.dependencies import Resources
 from service.middleware import ObservabilityMiddleware
 from service.settings import Settings, get_settings
 from service.sidecar import ActorInvoker, make_sidecar_session
+from service.sidecar_guard import SidecarOnlyGuard
 
 log = get_logger(__name__)
 
@@ -93,6 +94,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
+    app.add_middleware(
+        SidecarOnlyGuard,
+        token=settings.app_api_token.get_secret_value() if settings.app_api_token else None,
+    )
     app.add_middleware(ObservabilityMiddleware)
     if settings.tracing_enabled:
         configure_tracing(app, settings.service_version)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,12 @@ class Problem(Exception):
         self.title = title
         self.detail = detail
         self.extra = extra
+
+
+def problem_body(status: int, slug: str, title: str, instance: str) -> bytes:
+    """A minimal problem document, for answers given outside FastAPI's handlers."""
+    document = {"type": _TYPE_BASE + slug, "title": title, "status": status, "instance": instance}
+    return json.dumps(document, separators=(",", ":")).encode()
 
 
 def problem_response(

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     dapr_api_token: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("DAPR_API_TOKEN", "CUSTOMER_DAPR_API_TOKEN")
     )
+    # What the sidecar presents on each call it makes to the app (Dapr's app API
+    # token, dapr.io/app-token-secret): required on the sidecar-only routes.
+    app_api_token: SecretStr | None = Field(
+        default=None,
+        validate_default=True,
+        validation_alias=AliasChoices("APP_API_TOKEN", "CUSTOMER_APP_API_TOKEN"),
+    )
     dapr_timeout_seconds: float = Field(default=10.0, gt=0)
     state_store: str = "customer-store"
     pubsub: str = "customer-pubsub"
@@ -139,6 +146,18 @@ class Settings(BaseSettings):
             raise ValueError("is a placeholder, not a secret")
         if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
             raise ValueError(f"shorter than {MIN_JWT_SECRET_BYTES} bytes")
+        return value
+
+    @field_validator("app_api_token")
+    @classmethod
+    def _app_api_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("environment") == "development":
+            return value
+        if value is None or not value.get_secret_value():
+            raise ValueError(
+                "required outside development: without it anyone who reaches the app's "
+                "port can call its actors directly"
+            )
         return value
 
 

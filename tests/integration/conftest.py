@@ -34,6 +34,9 @@ from service.schemas import SEED_CREATE_EXAMPLE
 # line carries them. Postgres trusts loopback, so the password is never checked.
 JWT_SECRET = "jwt-" + secrets.token_hex(24)
 DATABASE_PASSWORD = "pg-" + secrets.token_hex(12)
+# As in production: the sidecar's API and the app's actor routes both need a token.
+APP_API_TOKEN = "app-" + secrets.token_hex(16)
+DAPR_API_TOKEN = "dapr-" + secrets.token_hex(16)
 
 SEED_CUSTOMER = SEED_CREATE_EXAMPLE
 
@@ -65,6 +68,7 @@ def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
         stack_root,
         env=env,
         port_variables=CUSTOMER_PORT_VARIABLES,
+        tokens={"APP_API_TOKEN": APP_API_TOKEN, "DAPR_API_TOKEN": DAPR_API_TOKEN},
     )
     yield app
     app.stop()
@@ -117,7 +121,11 @@ async def api(customer_service: App) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def sidecar(customer_service: App) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=customer_service.sidecar_url, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=customer_service.sidecar_url,
+        headers={"dapr-api-token": DAPR_API_TOKEN},
+        timeout=30,
+    ) as client:
         yield client
 
 

@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 
 from devstack.stack import App
-from tests.integration.conftest import DATABASE_PASSWORD, JWT_SECRET, SEED_CUSTOMER
+from tests.integration.conftest import (
+    APP_API_TOKEN,
+    DAPR_API_TOKEN,
+    DATABASE_PASSWORD,
+    JWT_SECRET,
+    SEED_CUSTOMER,
+)
 
 
 def log_lines(app: App) -> list[dict[str, Any]]:
@@ -91,5 +97,5 @@ def test_no_secret_reaches_a_log(customer_service: App) -> None:
     ]
 
     for text in texts:
-        assert JWT_SECRET not in text
-        assert DATABASE_PASSWORD not in text
+        for secret in (JWT_SECRET, DATABASE_PASSWORD, APP_API_TOKEN, DAPR_API_TOKEN):
+            assert secret not in text

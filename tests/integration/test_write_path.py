@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from devstack.stack import App
 from domain.model import Customer, CustomerStatus, CustomerType
 from tests.integration.conftest import SEED_CUSTOMER, EventSink
 
@@ -255,3 +256,20 @@ async def test_a_create_on_a_fresh_actor_over_a_stored_document_is_refused(
     assert await stored_document(db, customer_id) == other
     await asyncio.sleep(OUTBOX_SETTLE_SECONDS)
     assert await event_sink.for_subject(customer_id) == []
+
+
+async def test_actor_routes_refuse_callers_other_than_the_sidecar(
+    customer_service: App, db: asyncpg.Connection
+) -> None:
+    customer_id = str(uuid.uuid4())
+    url = f"{customer_service.app_url}/actors/Customer/{customer_id}/method/create"
+    payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
+
+    async with httpx.AsyncClient() as client:
+        anonymous = await client.put(url, json=payload)
+        guessed = await client.put(url, json=payload, headers={"dapr-api-token": "guess"})
+
+    assert anonymous.status_code == 401
+    assert guessed.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert await stored_document(db, customer_id) is None

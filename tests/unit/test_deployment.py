@@ -155,6 +155,14 @@ def test_the_deployment_fits_the_app() -> None:
     assert served(annotations["dapr.io/app-health-check-path"])
     for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
         assert served(container[probe]["httpGet"]["path"])
+    env = {variable["name"]: variable for variable in container["env"]}
+    for variable, annotation in (
+        ("APP_API_TOKEN", "dapr.io/app-token-secret"),
+        ("DAPR_API_TOKEN", "dapr.io/api-token-secret"),
+    ):
+        reference = env[variable]["valueFrom"]["secretKeyRef"]
+        # The same Secret (and the key the injector reads) as the sidecar's.
+        assert (reference["name"], reference["key"]) == (annotations[annotation], "token")
     security = container["securityContext"]
     assert security["readOnlyRootFilesystem"] is True
     assert security["allowPrivilegeEscalation"] is False

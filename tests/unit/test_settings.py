@@ -15,7 +15,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
     for name in list(os.environ):
-        if name.startswith("CUSTOMER_") or name in {"DAPR_HTTP_PORT", "DAPR_API_TOKEN"}:
+        if name.startswith("CUSTOMER_") or name in {
+            "DAPR_HTTP_PORT",
+            "DAPR_API_TOKEN",
+            "APP_API_TOKEN",
+        }:
             monkeypatch.delenv(name)
 
 
@@ -33,6 +37,7 @@ def test_production_with_real_secrets_loads(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
     monkeypatch.setenv("CUSTOMER_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("DAPR_HTTP_PORT", "3600")
+    monkeypatch.setenv("APP_API_TOKEN", "t" * 32)
 
     settings = load_settings()
 
@@ -86,3 +91,17 @@ def test_every_bad_variable_is_named_at_once_without_its_value(
         assert variable in message
     assert "changeme" not in message
     assert "customer_pass" not in message
+
+
+def test_production_refuses_to_leave_the_actor_routes_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CUSTOMER_JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
+
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+
+    assert "APP_API_TOKEN or CUSTOMER_APP_API_TOKEN: required outside development" in str(
+        refused.value
+    )
