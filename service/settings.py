@@ -39,6 +39,11 @@ def _lower(value: object) -> object:
 LogLevel = Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lower)]
 
 
+def _in_development(info: ValidationInfo) -> bool:
+    # `environment` is declared first, so it is validated before the secrets.
+    return info.data.get("environment") == "development"
+
+
 class ConfigurationError(Exception):
     """Start-up configuration is invalid; the message lists every bad variable."""
 
@@ -120,24 +125,22 @@ class Settings(BaseSettings):
     def development(self) -> bool:
         return self.environment == "development"
 
-    # Both validators read `environment`, which is declared (so validated) first.
     @field_validator("database_dsn")
     @classmethod
     def _database_dsn(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr:
         if value is None:
-            if info.data.get("environment") != "development":
+            if not _in_development(info):
                 raise ValueError("required outside development")
             return SecretStr("postgresql://postgres@127.0.0.1:5432/customer_db?sslmode=disable")
         password = urlsplit(value.get_secret_value()).password
-        production = info.data.get("environment") != "development"
-        if production and password and password.lower() in PLACEHOLDER_SECRETS:
+        if not _in_development(info) and password and password.lower() in PLACEHOLDER_SECRETS:
             raise ValueError("uses a sample password")
         return value
 
     @field_validator("jwt_secret")
     @classmethod
     def _jwt_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if info.data.get("environment") == "development":
+        if _in_development(info):
             return value
         secret = value.get_secret_value() if value else ""
         if not secret:
@@ -151,7 +154,7 @@ class Settings(BaseSettings):
     @field_validator("app_api_token")
     @classmethod
     def _app_api_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if info.data.get("environment") == "development":
+        if _in_development(info):
             return value
         if value is None or not value.get_secret_value():
             raise ValueError(
