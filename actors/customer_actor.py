@@ -142,6 +142,7 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
             log.warning("loading the customer failed", error=str(exc))
             return refused("unavailable", "the state store is unavailable")
         document = new_state.to_document()
+        outcome = "error"
         started = time.perf_counter()
         try:
             await self._store.commit(
@@ -150,18 +151,19 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
                 OutboxEvent(type=event.type, subject=event.customer_id, data=event.to_data()),
                 etag=self._etag,
             )
+            outcome = "committed"
         except ConcurrencyConflict as exc:
-            COMMIT_DURATION.labels("conflict").observe(time.perf_counter() - started)
+            outcome = "conflict"
             # Someone else wrote the document: forget our copy, reload next call.
             self._forget()
             return refused("conflict", str(exc))
         except StoreError as exc:
-            COMMIT_DURATION.labels("error").observe(time.perf_counter() - started)
             log.warning("commit failed", error=str(exc))
             # The commit may or may not have landed; reload before deciding again.
             self._forget()
             return refused("unavailable", "the state store is unavailable")
-        COMMIT_DURATION.labels("committed").observe(time.perf_counter() - started)
+        finally:
+            COMMIT_DURATION.labels(outcome).observe(time.perf_counter() - started)
         EVENTS_COMMITTED.labels(event.type).inc()
         if event.type == CUSTOMER_CREATED:
             CUSTOMERS_CREATED.inc()

@@ -8,12 +8,21 @@ customer_segments_assigned_total arrive with addresses and segments).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
 # No `*_created` timestamp series beside every counter: noise on a dashboard.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+
+def endpoint_label(scope: Mapping[str, Any]) -> str:
+    """The matched route's template (bounded cardinality), never the raw path."""
+    return str(getattr(scope.get("route"), "path", "unmatched"))
+
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _LAG_BUCKETS = (0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0)

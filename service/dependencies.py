@@ -27,8 +27,7 @@ async def _resources(request: Request) -> Resources:
 
 
 async def _actors(request: Request) -> ActorInvoker:
-    resources: Resources = request.app.state.resources
-    return resources.actors
+    return (await _resources(request)).actors
 
 
 Deps = Annotated[Resources, Depends(_resources)]

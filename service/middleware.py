@@ -11,7 +11,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability.logging import get_logger, request_traceparent
-from observability.metrics import REQUEST_DURATION, REQUESTS
+from observability.metrics import REQUEST_DURATION, REQUESTS, endpoint_label
 
 log = get_logger("customer_service.access")
 
@@ -46,8 +46,7 @@ class ObservabilityMiddleware:
             await self.app(scope, receive, send_with_status)
         finally:
             duration = time.perf_counter() - started
-            route = scope.get("route")
-            endpoint = getattr(route, "path", "unmatched")
+            endpoint = endpoint_label(scope)
             method = scope["method"]
             REQUESTS.labels(endpoint, method, str(status)).inc()
             REQUEST_DURATION.labels(endpoint, method).observe(duration)

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from observability.logging import get_logger
-from observability.metrics import ERRORS
+from observability.metrics import ERRORS, endpoint_label
 
 log = get_logger(__name__)
 
@@ -56,7 +56,7 @@ def problem_response(
     if detail:
         body["detail"] = detail
     body.update(extra)
-    ERRORS.labels(slug, getattr(request.scope.get("route"), "path", "unmatched")).inc()
+    ERRORS.labels(slug, endpoint_label(request.scope)).inc()
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 

@@ -44,6 +44,18 @@ def _in_development(info: ValidationInfo) -> bool:
     return info.data.get("environment") == "development"
 
 
+def _required_outside_development(
+    value: SecretStr | None, info: ValidationInfo, consequence: str = ""
+) -> str | None:
+    """The secret's text, or None in development; refuses it missing elsewhere."""
+    if _in_development(info):
+        return None
+    secret = value.get_secret_value() if value else ""
+    if not secret:
+        raise ValueError("required outside development" + consequence)
+    return secret
+
+
 class ConfigurationError(Exception):
     """Start-up configuration is invalid; the message lists every bad variable."""
 
@@ -140,11 +152,9 @@ class Settings(BaseSettings):
     @field_validator("jwt_secret")
     @classmethod
     def _jwt_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if _in_development(info):
+        secret = _required_outside_development(value, info)
+        if secret is None:
             return value
-        secret = value.get_secret_value() if value else ""
-        if not secret:
-            raise ValueError("required outside development")
         if secret.lower() in PLACEHOLDER_SECRETS:
             raise ValueError("is a placeholder, not a secret")
         if len(secret.encode()) < MIN_JWT_SECRET_BYTES:
@@ -154,13 +164,11 @@ class Settings(BaseSettings):
     @field_validator("app_api_token")
     @classmethod
     def _app_api_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        if _in_development(info):
-            return value
-        if value is None or not value.get_secret_value():
-            raise ValueError(
-                "required outside development: without it anyone who reaches the app's "
-                "port can call its actors directly"
-            )
+        _required_outside_development(
+            value,
+            info,
+            ": without it anyone who reaches the app's port can call its actors directly",
+        )
         return value
 
 
