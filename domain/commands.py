@@ -1,18 +1,25 @@
-"""Commands: what a caller asks the customer aggregate to do."""
+"""Commands: what a caller asks the customer aggregate to do.
+
+Field values arrive validated for syntax (the HTTP layer); the rules that need
+the current customer or configuration are the decisions' job. ``if_match`` is
+the client's optimistic-concurrency precondition: the versions it accepts, or
+``None`` for "whatever is current". ``changes`` hold only the fields a client
+sent, in document form (JSON values).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from datetime import date
 from typing import Any
 
-from domain.model import CustomerStatus, CustomerType, Gender
+from domain.model import AddressType, CustomerStatus, CustomerType, Gender
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class CreateCustomer:
-    """Create the customer ``customer_id``; its fields are already validated."""
-
     customer_id: str
     email: str
     first_name: str | None = None
@@ -25,39 +32,81 @@ class CreateCustomer:
     registration_source: str | None = None
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     customer_group_id: str | None = None
+    legacy_id: str | None = None
+    # Set when the client sent an Idempotency-Key (which also chose the id).
+    fingerprint: str | None = None
 
-    def to_payload(self) -> dict[str, Any]:
-        """The JSON an actor method receives (actor methods take plain JSON)."""
-        return {
-            "customer_id": self.customer_id,
-            "email": self.email,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "phone": self.phone,
-            "date_of_birth": self.date_of_birth.isoformat() if self.date_of_birth else None,
-            "gender": self.gender.value if self.gender else None,
-            "customer_type": self.customer_type.value,
-            "status": self.status.value,
-            "registration_source": self.registration_source,
-            "metadata": self.metadata,
-            "customer_group_id": self.customer_group_id,
-        }
 
-    @classmethod
-    def from_payload(cls, payload: dict[str, Any]) -> CreateCustomer:
-        dob = payload.get("date_of_birth")
-        gender = payload.get("gender")
-        return cls(
-            customer_id=payload["customer_id"],
-            email=payload["email"],
-            first_name=payload.get("first_name"),
-            last_name=payload.get("last_name"),
-            phone=payload.get("phone"),
-            date_of_birth=date.fromisoformat(dob) if dob else None,
-            gender=Gender(gender) if gender else None,
-            customer_type=CustomerType(payload.get("customer_type") or CustomerType.INDIVIDUAL),
-            status=CustomerStatus(payload.get("status") or CustomerStatus.ACTIVE),
-            registration_source=payload.get("registration_source"),
-            metadata=dict(payload.get("metadata") or {}),
-            customer_group_id=payload.get("customer_group_id"),
-        )
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpdateCustomer:
+    changes: dict[str, Any]
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeleteCustomer:
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RestoreCustomer:
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AddAddress:
+    address_id: str
+    fields: dict[str, Any]
+    is_default: bool = False
+    idempotency_key: str | None = None
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpdateAddress:
+    address_id: str
+    changes: dict[str, Any]
+    # True moves the default(s) here; False is refused on a default address.
+    is_default: bool | None = None
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RemoveAddress:
+    address_id: str
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetDefaultAddress:
+    address_id: str
+    # One kind (SHIPPING or BILLING), or None for every kind the address serves.
+    kind: AddressType | None = None
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpdatePreferences:
+    flags: dict[str, bool]
+    custom_preferences: dict[str, Any] | None = None
+    source: str = "api"
+    if_match: tuple[int, ...] | None = None
+
+
+Command = (
+    CreateCustomer
+    | UpdateCustomer
+    | DeleteCustomer
+    | RestoreCustomer
+    | AddAddress
+    | UpdateAddress
+    | RemoveAddress
+    | SetDefaultAddress
+    | UpdatePreferences
+)
+
+
+def request_fingerprint(payload: dict[str, Any]) -> str:
+    """What identifies a request for idempotency: a hash of its canonical JSON."""
+    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

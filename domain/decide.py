@@ -1,46 +1,51 @@
-"""Decisions: ``decide_*(state, command, now) -> (new_state, event)``, pure."""
+"""``decide(state, command, now, policy) -> (new_state, event | None)``: pure.
+
+The one entry point the actor calls; each command has its own decision.
+``event`` is None when there is nothing to commit (a no-op or a replay).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from domain.commands import CreateCustomer
-from domain.errors import CustomerAlreadyExists
-from domain.events import CUSTOMER_CREATED, CustomerEvent, diff
+from domain.addresses import (
+    decide_add_address,
+    decide_remove_address,
+    decide_set_default_address,
+    decide_update_address,
+)
+from domain.commands import (
+    AddAddress,
+    Command,
+    CreateCustomer,
+    DeleteCustomer,
+    RemoveAddress,
+    RestoreCustomer,
+    SetDefaultAddress,
+    UpdateAddress,
+    UpdateCustomer,
+    UpdatePreferences,
+)
 from domain.model import Customer
+from domain.policy import Policy
+from domain.preferences import decide_update_preferences
+from domain.profile import decide_create, decide_delete, decide_restore, decide_update
+from domain.transitions import Decision
+
+_DECISIONS: dict[type[Any], Callable[[Customer | None, Any, datetime, Policy], Decision]] = {
+    CreateCustomer: decide_create,
+    UpdateCustomer: decide_update,
+    DeleteCustomer: decide_delete,
+    RestoreCustomer: decide_restore,
+    AddAddress: decide_add_address,
+    UpdateAddress: decide_update_address,
+    RemoveAddress: decide_remove_address,
+    SetDefaultAddress: decide_set_default_address,
+    UpdatePreferences: decide_update_preferences,
+}
 
 
-def decide_create(
-    state: Customer | None, command: CreateCustomer, now: datetime
-) -> tuple[Customer, CustomerEvent]:
-    if state is not None:
-        raise CustomerAlreadyExists(f"customer {command.customer_id} already exists")
-    customer = Customer(
-        id=command.customer_id,
-        email=command.email,
-        first_name=command.first_name,
-        last_name=command.last_name,
-        phone=command.phone,
-        date_of_birth=command.date_of_birth,
-        gender=command.gender,
-        customer_type=command.customer_type,
-        status=command.status,
-        email_verified=False,
-        registration_source=command.registration_source,
-        metadata=dict(command.metadata),
-        customer_group_id=command.customer_group_id,
-        created_at=now,
-        updated_at=now,
-        deleted_at=None,
-        version=1,
-    )
-    snapshot = customer.to_document()
-    event = CustomerEvent(
-        type=CUSTOMER_CREATED,
-        customer_id=customer.id,
-        version=customer.version,
-        occurred_at=now,
-        changes=diff(None, snapshot),
-        snapshot=snapshot,
-    )
-    return customer, event
+def decide(state: Customer | None, command: Command, now: datetime, policy: Policy) -> Decision:
+    return _DECISIONS[type(command)](state, command, now, policy)

@@ -15,6 +15,26 @@ from typing import Any
 from domain.model import timestamp
 
 CUSTOMER_CREATED = "customer.created"
+CUSTOMER_UPDATED = "customer.updated"
+CUSTOMER_DELETED = "customer.deleted"
+CUSTOMER_RESTORED = "customer.restored"
+ADDRESS_CREATED = "customer.address.created"
+ADDRESS_UPDATED = "customer.address.updated"
+ADDRESS_DELETED = "customer.address.deleted"
+ADDRESS_DEFAULT_CHANGED = "customer.address.default_changed"
+PREFERENCES_UPDATED = "customer.preferences.updated"
+
+EVENT_TYPES = (
+    CUSTOMER_CREATED,
+    CUSTOMER_UPDATED,
+    CUSTOMER_DELETED,
+    CUSTOMER_RESTORED,
+    ADDRESS_CREATED,
+    ADDRESS_UPDATED,
+    ADDRESS_DELETED,
+    ADDRESS_DEFAULT_CHANGED,
+    PREFERENCES_UPDATED,
+)
 
 # Fields that change with every version and say nothing on their own.
 _BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
@@ -39,11 +59,32 @@ class CustomerEvent:
         }
 
 
+def _by_id(value: Any) -> Any:
+    """A list of documents with ids compares by id, so a change names its entry."""
+    if isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value):
+        return {v["id"]: v for v in value}
+    return value
+
+
 def diff(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Field-level changes between two documents, ignoring bookkeeping fields."""
-    old = before or {}
-    return {
-        field: {"before": old.get(field), "after": value}
-        for field, value in after.items()
-        if field not in _BOOKKEEPING and old.get(field) != value
-    }
+    """Changes between two snapshots as ``{"a.b.c": {before, after}}``.
+
+    Nested objects are compared field by field (``preferences.newsletter``,
+    ``addresses.<id>.city``); an entry that appears or disappears is one change
+    carrying the whole entry. Bookkeeping fields are left out at every level.
+    """
+    changes: dict[str, dict[str, Any]] = {}
+
+    def walk(prefix: str, old: dict[str, Any], new: dict[str, Any]) -> None:
+        for field in old.keys() | new.keys():
+            if field in _BOOKKEEPING:
+                continue
+            a, b = _by_id(old.get(field)), _by_id(new.get(field))
+            path = f"{prefix}{field}"
+            if isinstance(a, dict) and isinstance(b, dict) and a and b:
+                walk(path + ".", a, b)
+            elif a != b:
+                changes[path] = {"before": old.get(field), "after": new.get(field)}
+
+    walk("", before or {}, after)
+    return dict(sorted(changes.items()))

@@ -1,0 +1,121 @@
+"""Decisions on the profile: create, update, soft delete, restore."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.commands import CreateCustomer, DeleteCustomer, RestoreCustomer, UpdateCustomer
+from domain.errors import (
+    CustomerAlreadyExists,
+    CustomerNotDeleted,
+    FieldError,
+    IdempotencyKeyReused,
+    InvalidFields,
+)
+from domain.events import CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_RESTORED, CUSTOMER_UPDATED
+from domain.model import PROFILE_FIELDS, Customer, Preferences
+from domain.policy import Policy
+from domain.transitions import (
+    Decision,
+    advance,
+    changed,
+    check_if_match,
+    require_customer,
+    require_live,
+)
+from domain.unique_keys import normalize_email
+
+# How a customer registered is history, not something to edit.
+UPDATABLE_FIELDS = frozenset(PROFILE_FIELDS) - {"registration_source"}
+
+
+def _group_errors(group: str | None, policy: Policy) -> list[FieldError]:
+    if group is None or group in policy.customer_groups:
+        return []
+    known = ", ".join(sorted(policy.customer_groups)) or "none are configured"
+    return [FieldError("customer_group_id", f"unknown customer group (known: {known})", "unknown")]
+
+
+def decide_create(
+    state: Customer | None, command: CreateCustomer, now: datetime, policy: Policy
+) -> Decision:
+    if state is not None:
+        if command.fingerprint is None:
+            raise CustomerAlreadyExists(f"customer {command.customer_id} already exists")
+        if command.fingerprint != state.create_fingerprint:
+            raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
+        return state, None  # a retry: the customer it created is the answer
+    group = command.customer_group_id or policy.default_customer_group
+    if errors := _group_errors(group, policy):
+        raise InvalidFields(errors)
+    customer = Customer(
+        id=command.customer_id,
+        email=command.email,
+        first_name=command.first_name,
+        last_name=command.last_name,
+        phone=command.phone,
+        date_of_birth=command.date_of_birth,
+        gender=command.gender,
+        customer_type=command.customer_type,
+        status=command.status,
+        email_verified=False,
+        registration_source=command.registration_source,
+        metadata=dict(command.metadata),
+        customer_group_id=group,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
+        version=1,
+        legacy_id=command.legacy_id,
+        preferences=Preferences.initial(now),
+        create_fingerprint=command.fingerprint,
+    )
+    return changed(CUSTOMER_CREATED, None, customer, now)
+
+
+def decide_update(
+    state: Customer | None, command: UpdateCustomer, now: datetime, policy: Policy
+) -> Decision:
+    customer = require_live(state, command.if_match)
+    errors = [
+        FieldError(field, "cannot be changed", "read_only")
+        for field in sorted(command.changes.keys() - UPDATABLE_FIELDS)
+    ]
+    if "customer_group_id" in command.changes:
+        errors += _group_errors(command.changes["customer_group_id"], policy)
+    if errors:
+        raise InvalidFields(errors)
+    merged: dict[str, Any] = {**customer.to_document(), **command.changes}
+    updated = Customer.from_document(merged)
+    if updated.profile() == customer.profile():
+        return customer, None
+    email_changed = normalize_email(updated.email) != normalize_email(customer.email)
+    return changed(
+        CUSTOMER_UPDATED,
+        customer,
+        advance(
+            updated,
+            now,
+            # A new address has not been verified yet.
+            email_verified=customer.email_verified and not email_changed,
+        ),
+        now,
+    )
+
+
+def decide_delete(
+    state: Customer | None, command: DeleteCustomer, now: datetime, policy: Policy
+) -> Decision:
+    customer = require_live(state, command.if_match)
+    return changed(CUSTOMER_DELETED, customer, advance(customer, now, deleted_at=now), now)
+
+
+def decide_restore(
+    state: Customer | None, command: RestoreCustomer, now: datetime, policy: Policy
+) -> Decision:
+    customer = require_customer(state)
+    check_if_match(customer, command.if_match)
+    if not customer.deleted:
+        raise CustomerNotDeleted("customer is not deleted")
+    return changed(CUSTOMER_RESTORED, customer, advance(customer, now, deleted_at=None), now)

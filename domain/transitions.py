@@ -1,0 +1,54 @@
+"""What every decision shares: preconditions, the next version, its event."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Any
+
+from domain.errors import CustomerDeleted, CustomerNotFound, VersionMismatch
+from domain.events import CustomerEvent, diff
+from domain.model import Customer
+
+# A decision's outcome: the new state and its event, or the state unchanged
+# and no event when there is nothing to commit (a no-op or an idempotent replay).
+Decision = tuple[Customer, CustomerEvent | None]
+
+
+def require_customer(state: Customer | None) -> Customer:
+    if state is None:
+        raise CustomerNotFound("customer does not exist")
+    return state
+
+
+def require_live(state: Customer | None, if_match: tuple[int, ...] | None) -> Customer:
+    customer = require_customer(state)
+    check_if_match(customer, if_match)
+    if customer.deleted:
+        raise CustomerDeleted("customer is deleted; restore it first")
+    return customer
+
+
+def check_if_match(customer: Customer, if_match: tuple[int, ...] | None) -> None:
+    if if_match is not None and customer.version not in if_match:
+        raise VersionMismatch(
+            f"customer is at version {customer.version}, not " + ", ".join(str(v) for v in if_match)
+        )
+
+
+def advance(customer: Customer, now: datetime, **changes: Any) -> Customer:
+    """The next version of ``customer`` with ``changes`` applied."""
+    return dataclasses.replace(customer, **changes, updated_at=now, version=customer.version + 1)
+
+
+def changed(event_type: str, before: Customer | None, after: Customer, now: datetime) -> Decision:
+    snapshot = after.snapshot()
+    event = CustomerEvent(
+        type=event_type,
+        customer_id=after.id,
+        version=after.version,
+        occurred_at=now,
+        changes=diff(before.snapshot() if before else None, snapshot),
+        snapshot=snapshot,
+    )
+    return after, event

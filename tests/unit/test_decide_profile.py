@@ -1,0 +1,160 @@
+"""Profile decisions: create, update, soft delete and restore."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from domain.commands import DeleteCustomer, RestoreCustomer, UpdateCustomer
+from domain.decide import decide
+from domain.errors import (
+    CustomerAlreadyExists,
+    CustomerDeleted,
+    CustomerNotDeleted,
+    CustomerNotFound,
+    IdempotencyKeyReused,
+    InvalidFields,
+    VersionMismatch,
+)
+from domain.events import CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_RESTORED, CUSTOMER_UPDATED
+from domain.model import PREFERENCE_DEFAULTS, Customer, CustomerStatus, CustomerType
+from tests.unit.builders import (
+    CUSTOMER_ID,
+    NOW,
+    POLICY,
+    create_command,
+    decided,
+    new_customer,
+)
+
+
+def test_create_starts_at_version_1_with_the_given_fields() -> None:
+    customer, event = decided(None, create_command(), NOW)
+
+    assert customer.version == 1
+    assert customer.id == CUSTOMER_ID
+    assert customer.email == "Customer@Example.com"  # stored as given
+    assert customer.customer_type is CustomerType.INDIVIDUAL
+    assert customer.status is CustomerStatus.ACTIVE
+    assert customer.email_verified is False
+    assert customer.created_at == customer.updated_at == NOW
+    assert customer.deleted_at is None
+    assert customer.addresses == ()
+    assert customer.current_preferences().flags == PREFERENCE_DEFAULTS
+    assert event.type == CUSTOMER_CREATED
+    assert event.version == 1
+    assert event.snapshot == customer.snapshot()
+    assert event.changes["email"] == {"before": None, "after": "Customer@Example.com"}
+    assert "internal" not in event.snapshot
+
+
+def test_create_puts_the_customer_in_the_configured_default_group() -> None:
+    assert new_customer().customer_group_id == "retail"
+    assert new_customer(customer_group_id="wholesale").customer_group_id == "wholesale"
+
+
+def test_create_refuses_a_group_that_is_not_configured() -> None:
+    with pytest.raises(InvalidFields) as refused:
+        decide(None, create_command(customer_group_id="vip"), NOW, POLICY)
+    assert [e.field for e in refused.value.errors] == ["customer_group_id"]
+
+
+def test_create_of_an_existing_customer_is_refused() -> None:
+    with pytest.raises(CustomerAlreadyExists):
+        decide(new_customer(), create_command(email="other@example.com"), NOW, POLICY)
+
+
+def test_create_retried_with_the_same_fingerprint_answers_the_existing_customer() -> None:
+    existing = new_customer(fingerprint="abc")
+    again, event = decide(existing, create_command(fingerprint="abc"), NOW, POLICY)
+    assert event is None
+    assert again is existing
+
+
+def test_create_retried_with_another_request_under_the_same_key_is_refused() -> None:
+    with pytest.raises(IdempotencyKeyReused):
+        decide(new_customer(fingerprint="abc"), create_command(fingerprint="xyz"), NOW, POLICY)
+
+
+def test_the_document_round_trips() -> None:
+    customer = new_customer(metadata={"tier": "gold"}, legacy_id="L-1", fingerprint="f")
+    assert Customer.from_document(customer.to_document()) == customer
+
+
+def test_update_changes_only_the_given_fields_and_names_them() -> None:
+    customer = new_customer()
+    after, event = decided(customer, UpdateCustomer({"first_name": "Jane", "phone": None}))
+
+    assert after.first_name == "Jane"
+    assert after.phone is None
+    assert after.last_name == "Doe"
+    assert after.version == 2
+    assert event.type == CUSTOMER_UPDATED
+    assert event.changes == {
+        "first_name": {"before": "John", "after": "Jane"},
+        "phone": {"before": "+14155550123", "after": None},
+    }
+
+
+def test_update_that_changes_nothing_commits_nothing() -> None:
+    customer = new_customer()
+    after, event = decide(customer, UpdateCustomer({"first_name": "John"}), NOW, POLICY)
+    assert event is None
+    assert after is customer
+
+
+def test_update_parses_document_values() -> None:
+    after, _ = decided(new_customer(), UpdateCustomer({"date_of_birth": "1985-05-17"}))
+    assert after.date_of_birth == date(1985, 5, 17)
+
+
+def test_update_refuses_read_only_fields_and_unknown_groups_together() -> None:
+    changes = {"registration_source": "SHOP", "customer_group_id": "nope", "id": "x"}
+    with pytest.raises(InvalidFields) as refused:
+        decide(new_customer(), UpdateCustomer(changes), NOW, POLICY)
+    fields = sorted(e.field for e in refused.value.errors)
+    assert fields == ["customer_group_id", "id", "registration_source"]
+
+
+def test_changing_the_email_clears_its_verification_but_a_case_change_does_not() -> None:
+    verified = Customer.from_document({**new_customer().to_document(), "email_verified": True})
+    recased, _ = decided(verified, UpdateCustomer({"email": "CUSTOMER@example.com"}))
+    assert recased.email_verified is True
+    moved, _ = decided(verified, UpdateCustomer({"email": "new@example.com"}))
+    assert moved.email_verified is False
+
+
+def test_a_stale_if_match_is_refused() -> None:
+    customer = new_customer()
+    with pytest.raises(VersionMismatch):
+        decide(customer, UpdateCustomer({"first_name": "X"}, if_match=(7,)), NOW, POLICY)
+    after, _ = decided(customer, UpdateCustomer({"first_name": "X"}, if_match=(1,)))
+    assert after.version == 2
+
+
+def test_commands_on_a_missing_customer_are_refused() -> None:
+    with pytest.raises(CustomerNotFound):
+        decide(None, UpdateCustomer({"first_name": "X"}), NOW, POLICY)
+
+
+def test_delete_is_soft_and_restore_brings_the_customer_back() -> None:
+    deleted, event = decided(new_customer(), DeleteCustomer())
+    assert deleted.deleted
+    assert event.type == CUSTOMER_DELETED
+    assert event.changes["deleted_at"]["before"] is None
+
+    with pytest.raises(CustomerDeleted):
+        decide(deleted, UpdateCustomer({"first_name": "X"}), NOW, POLICY)
+    with pytest.raises(CustomerDeleted):
+        decide(deleted, DeleteCustomer(), NOW, POLICY)
+
+    restored, event = decided(deleted, RestoreCustomer())
+    assert not restored.deleted
+    assert restored.version == 3
+    assert event.type == CUSTOMER_RESTORED
+
+
+def test_restoring_a_live_customer_is_refused() -> None:
+    with pytest.raises(CustomerNotDeleted):
+        decide(new_customer(), RestoreCustomer(), NOW, POLICY)
