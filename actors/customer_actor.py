@@ -1,9 +1,10 @@
 """The ``Customer`` actor: one per customer id; Dapr runs one call at a time.
 
-Each mutating method follows the same shape: decide on the in-memory state,
-commit the new document and its event in one state transaction, and only then
-replace the in-memory copy. A refusal or a failed commit leaves memory, store
-and topic exactly as they were.
+Every mutating method has the same shape: decide on the in-memory state,
+claim any unique value the change gives the customer (email, legacy id),
+commit the new document and its event in one state transaction, and only
+then replace the in-memory copy and release the values it gave up. A refusal
+or a failed commit leaves memory, store and topic exactly as they were.
 """
 
 from __future__ import annotations
@@ -11,24 +12,41 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from dapr.actor import Actor, ActorInterface, actormethod
 from dapr.actor.id import ActorId
 from dapr.actor.runtime.context import ActorRuntimeContext
 from structlog.contextvars import bind_contextvars
 
+from actors.codec import ValidationError, decode
 from actors.document_store import ConcurrencyConflict, DocumentStore, OutboxEvent, StoreError
+from actors.key_claims import KeyClaims
 from actors.replies import ok, refused
-from domain.commands import CreateCustomer
-from domain.decide import decide_create
-from domain.errors import DomainError
-from domain.events import CUSTOMER_CREATED, CustomerEvent
+from domain.claims import FENCE
+from domain.commands import (
+    AddAddress,
+    Command,
+    CreateCustomer,
+    DeleteCustomer,
+    RemoveAddress,
+    RestoreCustomer,
+    SetDefaultAddress,
+    UpdateAddress,
+    UpdateCustomer,
+    UpdatePreferences,
+)
+from domain.decide import decide
+from domain.errors import DomainError, InvalidFields
+from domain.events import ADDRESS_CREATED, CUSTOMER_CREATED
 from domain.model import Customer as CustomerState
+from domain.policy import Policy
+from domain.unique_keys import EMAIL, kind_of, unique_keys
 from observability.logging import get_logger
 from observability.metrics import (
     ACTOR_ACTIVATIONS,
     ACTORS_ACTIVE,
+    ADDRESSES_CREATED,
     COMMIT_DURATION,
     CUSTOMERS_CREATED,
     EVENTS_COMMITTED,
@@ -36,7 +54,38 @@ from observability.metrics import (
 
 log = get_logger(__name__)
 
-Decision = tuple[CustomerState, CustomerEvent]
+C = TypeVar("C", bound=Command)
+# What a reply shows of the customer after a command: (state, command) -> fields.
+View = Callable[[CustomerState, Any], dict[str, Any]]
+
+# A unique value taken by another customer, by kind of key: (code, detail, field).
+_TAKEN = {
+    EMAIL: ("email_taken", "another customer already uses this email", "email"),
+}
+_LEGACY_TAKEN = ("legacy_id_taken", "another customer already has this legacy id", "legacy_id")
+
+
+def _profile(state: CustomerState, _: object) -> dict[str, Any]:
+    return {"customer": state.profile()}
+
+
+def _address(state: CustomerState, command: AddAddress | UpdateAddress) -> dict[str, Any]:
+    address = state.address(command.address_id)
+    assert address is not None  # the decision succeeded, so the address exists
+    return {"address": state.address_view(address), "version": state.version}
+
+
+def _version(state: CustomerState, _: object) -> dict[str, Any]:
+    return {"version": state.version}
+
+
+def _preferences(state: CustomerState, _: object) -> dict[str, Any]:
+    return {"preferences": state.current_preferences().to_document(), "version": state.version}
+
+
+def _addresses(state: CustomerState) -> dict[str, Any]:
+    views = [state.address_view(address) for address in state.addresses]
+    return {"addresses": views, "version": state.version}
 
 
 class CustomerActorInterface(ActorInterface):  # type: ignore[misc]
@@ -46,8 +95,48 @@ class CustomerActorInterface(ActorInterface):  # type: ignore[misc]
     async def create(self, command: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    @actormethod(name="update")  # type: ignore[untyped-decorator]
+    async def update(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="delete")  # type: ignore[untyped-decorator]
+    async def delete(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="restore")  # type: ignore[untyped-decorator]
+    async def restore(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="add_address")  # type: ignore[untyped-decorator]
+    async def add_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="update_address")  # type: ignore[untyped-decorator]
+    async def update_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="remove_address")  # type: ignore[untyped-decorator]
+    async def remove_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="set_default_address")  # type: ignore[untyped-decorator]
+    async def set_default_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="update_preferences")  # type: ignore[untyped-decorator]
+    async def update_preferences(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
     @actormethod(name="get")  # type: ignore[untyped-decorator]
-    async def get(self) -> dict[str, Any]:
+    async def get(self, query: dict[str, Any] | None) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="get_addresses")  # type: ignore[untyped-decorator]
+    async def get_addresses(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="get_preferences")  # type: ignore[untyped-decorator]
+    async def get_preferences(self) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -59,10 +148,14 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         ctx: ActorRuntimeContext,
         actor_id: ActorId,
         store: DocumentStore,
+        keys: KeyClaims,
+        policy: Policy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(ctx, actor_id)
         self._store = store
+        self._keys = keys
+        self._policy = policy
         self._clock = clock
         self._customer: CustomerState | None = None
         # The ETag of the stored document; None means "no document stored".
@@ -76,23 +169,6 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
     def customer_id(self) -> str:
         return str(self.id.id)
 
-    async def _load(self) -> None:
-        loaded = await self._store.load(self.customer_id)
-        self._customer = CustomerState.from_document(loaded.document) if loaded.document else None
-        self._etag = loaded.etag
-        self._loaded = self._etag_current = True
-
-    async def _ensure_loaded(self) -> None:
-        if not self._loaded:
-            await self._load()
-
-    async def _ensure_writable(self) -> None:
-        if not (self._loaded and self._etag_current):
-            await self._load()
-
-    def _forget(self) -> None:
-        self._loaded = self._etag_current = False
-
     async def _on_activate(self) -> None:
         ACTOR_ACTIVATIONS.labels("Customer").inc()
         ACTORS_ACTIVE.labels("Customer").inc()
@@ -100,54 +176,127 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
     async def _on_deactivate(self) -> None:
         ACTORS_ACTIVE.labels("Customer").dec()
 
+    # -- commands ------------------------------------------------------------------------
+
     async def create(self, command: dict[str, Any]) -> dict[str, Any]:
-        cmd = CreateCustomer.from_payload({**command, "customer_id": self.customer_id})
-
-        def decide(state: CustomerState | None, now: datetime) -> Decision:
-            return decide_create(state, cmd, now)
-
+        payload = {**command, "customer_id": self.customer_id}
         if self._loaded:
-            return await self._mutate(decide)
+            return await self._execute(CreateCustomer, payload, _profile)
         # A new id (server-generated) has nothing stored, so the read is skipped:
         # the commit is insert-only and refuses if that guess was wrong. Then
         # the document is loaded and the command decided again on what is stored.
         self._customer, self._etag = None, None
         self._loaded = self._etag_current = True
-        reply = await self._mutate(decide)
+        reply = await self._execute(CreateCustomer, payload, _profile)
         if reply["ok"] or reply["error"]["code"] != "conflict":
             return reply
-        return await self._mutate(decide)
+        return await self._execute(CreateCustomer, payload, _profile)
 
-    async def get(self) -> dict[str, Any]:
+    async def update(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(UpdateCustomer, command, _profile)
+
+    async def delete(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(DeleteCustomer, command, _version)
+
+    async def restore(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(RestoreCustomer, command, _profile)
+
+    async def add_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(AddAddress, command, _address)
+
+    async def update_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(UpdateAddress, command, _address)
+
+    async def remove_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(RemoveAddress, command, _version)
+
+    async def set_default_address(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(SetDefaultAddress, command, _address)
+
+    async def update_preferences(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(UpdatePreferences, command, _preferences)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    async def get(self, query: dict[str, Any] | None) -> dict[str, Any]:
+        include_deleted = bool((query or {}).get("include_deleted"))
+        return await self._read(lambda state: _profile(state, None), include_deleted)
+
+    async def get_addresses(self) -> dict[str, Any]:
+        return await self._read(_addresses)
+
+    async def get_preferences(self) -> dict[str, Any]:
+        return await self._read(lambda state: _preferences(state, None))
+
+    async def _read(
+        self, view: Callable[[CustomerState], dict[str, Any]], include_deleted: bool = False
+    ) -> dict[str, Any]:
         bind_contextvars(customer_id=self.customer_id)
         try:
-            await self._ensure_loaded()
+            if not self._loaded:
+                await self._load()
         except StoreError as exc:
             log.warning("loading the customer failed", error=str(exc))
             return refused("unavailable", "the state store is unavailable")
         if self._customer is None:
             return refused("not_found", f"customer {self.customer_id} does not exist")
-        return ok(customer=self._customer.to_document())
+        if self._customer.deleted and not include_deleted:
+            return refused("deleted", f"customer {self.customer_id} is deleted")
+        return ok(**view(self._customer))
 
-    async def _mutate(
-        self, decide: Callable[[CustomerState | None, datetime], Decision]
-    ) -> dict[str, Any]:
+    # -- the shell around decide ---------------------------------------------------------
+
+    async def _load(self) -> None:
+        loaded = await self._store.load(self.customer_id)
+        self._customer = CustomerState.from_document(loaded.document) if loaded.document else None
+        self._etag = loaded.etag
+        self._loaded = self._etag_current = True
+
+    def _forget(self) -> None:
+        self._loaded = self._etag_current = False
+
+    async def _execute(self, kind: type[C], payload: dict[str, Any], view: View) -> dict[str, Any]:
         bind_contextvars(customer_id=self.customer_id)
         try:
-            await self._ensure_writable()
-            new_state, event = decide(self._customer, self._clock())
+            command = decode(kind, payload)
+        except ValidationError as exc:
+            # Routes send valid commands; this is a caller that skipped them.
+            return refused(
+                "bad_command", f"not a valid {kind.__name__}: {exc.error_count()} errors"
+            )
+        try:
+            if not (self._loaded and self._etag_current):
+                await self._load()
+            before = self._customer
+            after, event = decide(before, command, self._clock(), self._policy)
+        except InvalidFields as exc:
+            errors = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
+            return refused(exc.code, exc.detail, errors)
         except DomainError as exc:
             return refused(exc.code, exc.detail)
         except StoreError as exc:
             log.warning("loading the customer failed", error=str(exc))
             return refused("unavailable", "the state store is unavailable")
-        document = new_state.to_document()
+        if event is None:
+            # Nothing to commit: a no-op, or the retry of a request already done.
+            return ok(**view(after, command), committed=False)
+
+        gained = sorted(unique_keys(after) - unique_keys(before))
+        lost = sorted(unique_keys(before) - unique_keys(after))
+        claimed_at = time.monotonic()
+        if (refusal := await self._claim(gained)) is not None:
+            return refusal
+        if time.monotonic() - claimed_at > FENCE.total_seconds():
+            # Too late to commit: a stale claim may already have passed on.
+            await self._release(gained)
+            return refused("unavailable", "claiming the customer's unique values took too long")
+
         outcome = "error"
         started = time.perf_counter()
         try:
             await self._store.commit(
                 self.customer_id,
-                document,
+                after.to_document(),
                 OutboxEvent(type=event.type, subject=event.customer_id, data=event.to_data()),
                 etag=self._etag,
             )
@@ -155,6 +304,7 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         except ConcurrencyConflict as exc:
             outcome = "conflict"
             # Someone else wrote the document: forget our copy, reload next call.
+            # The claims stay: what is stored may hold them (next claimant checks).
             self._forget()
             return refused("conflict", str(exc))
         except StoreError as exc:
@@ -164,11 +314,36 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
             return refused("unavailable", "the state store is unavailable")
         finally:
             COMMIT_DURATION.labels(outcome).observe(time.perf_counter() - started)
-        EVENTS_COMMITTED.labels(event.type).inc()
-        if event.type == CUSTOMER_CREATED:
-            CUSTOMERS_CREATED.inc()
-        self._customer = new_state
+
+        self._customer = after
         # The store assigns a fresh ETag on every write and the transaction API
         # does not return it: reads go on from memory, the next write reloads.
         self._etag_current = False
-        return ok(customer=document)
+        EVENTS_COMMITTED.labels(event.type).inc()
+        if event.type == CUSTOMER_CREATED:
+            CUSTOMERS_CREATED.inc()
+        elif event.type == ADDRESS_CREATED:
+            ADDRESSES_CREATED.inc()
+        await self._release(lost)
+        return ok(**view(after, command), committed=True)
+
+    async def _claim(self, keys: list[str]) -> dict[str, Any] | None:
+        """Claim every key, or none of them and say why."""
+        claimed: list[str] = []
+        for key in keys:
+            reason = await self._keys.claim(key, self.customer_id)
+            if reason is None:
+                claimed.append(key)
+                continue
+            await self._release(claimed)
+            if reason == "conflict":
+                return refused("conflict", "a unique value was claimed concurrently; retry")
+            if reason != "taken":
+                return refused("unavailable", "the unique key store is unavailable")
+            code, detail, field = _TAKEN.get(kind_of(key), _LEGACY_TAKEN)
+            return refused(code, detail, [{"field": field, "message": detail, "code": code}])
+        return None
+
+    async def _release(self, keys: list[str]) -> None:
+        for key in keys:
+            await self._keys.release(key, self.customer_id)

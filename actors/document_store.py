@@ -9,15 +9,13 @@ Dapr publishes the event if and only if the transaction commits. Actor state
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from typing import Any
 
 import aiohttp
 
-_JSON = {"content-type": "application/json"}
-_FAILURES = (aiohttp.ClientError, asyncio.TimeoutError)
+from actors.sidecar_http import JSON_HEADERS, TRANSPORT_FAILURES
 
 
 class StoreError(Exception):
@@ -57,7 +55,7 @@ class DocumentStore:
             async with self._sidecar.get(f"{self._base}/{self.key(entity_id)}") as response:
                 status, body = response.status, await response.read()
                 etag = response.headers.get("etag")
-        except _FAILURES as exc:
+        except TRANSPORT_FAILURES as exc:
             raise StoreError(f"state get failed: {type(exc).__name__}") from exc
         if status == 204 or (status == 200 and not body):
             return Loaded(document=None, etag=None)
@@ -107,10 +105,10 @@ class DocumentStore:
         data = json.dumps(body, separators=(",", ":")).encode()
         try:
             async with self._sidecar.post(
-                f"{self._base}/transaction", data=data, headers=_JSON
+                f"{self._base}/transaction", data=data, headers=JSON_HEADERS
             ) as response:
                 status, answer = response.status, await response.read()
-        except _FAILURES as exc:
+        except TRANSPORT_FAILURES as exc:
             raise StoreError(f"state transaction failed: {type(exc).__name__}") from exc
         if status in (200, 204):
             return

@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 
 from bench.stats import PhaseResult, Seed, report
-from service.schemas import SEED_CREATE_EXAMPLE
+from service.schemas import CREATE_EXAMPLE
 
 SEED_FIGURES = {
     "create customer": Seed(p95_ms=120, throughput=200),
@@ -66,7 +66,7 @@ async def bench(url: str, duration: float, clients: int, warmup: float) -> str:
     run_id = f"{time.time_ns():x}"
 
     async def create(session: aiohttp.ClientSession, n: int) -> bool:
-        body = {**SEED_CREATE_EXAMPLE, "email": f"bench-{run_id}-{n}@example.com"}
+        body = {**CREATE_EXAMPLE, "email": f"bench-{run_id}-{n}@example.com"}
         async with session.post(f"{url}/api/v1/customers", json=body) as response:
             if response.status != 201:
                 return False

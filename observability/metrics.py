@@ -47,6 +47,9 @@ ERRORS = Counter(
     registry=REGISTRY,
 )
 CUSTOMERS_CREATED = Counter("customer_created", "Customers created (committed).", registry=REGISTRY)
+ADDRESSES_CREATED = Counter(
+    "customer_addresses", "Addresses added to customers (committed).", registry=REGISTRY
+)
 ACTOR_ACTIVATIONS = Counter(
     "customer_actor_activations",
     "Actor activations in this process, by actor type.",

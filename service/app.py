@@ -14,17 +14,22 @@ from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
 from fastapi import FastAPI
 
+from actors.claim_store import ClaimStore
 from actors.customer_actor import Customer
 from actors.document_store import DocumentStore
+from actors.invoker import ActorInvoker
+from actors.key_claims import KeyClaims
 from actors.serialization import PlainJSONSerializer
+from actors.unique_key_actor import UniqueKey
+from domain.policy import Policy
 from observability.logging import get_logger
 from observability.tracing import configure_tracing
 from service import problems
-from service.api import customers, events, health, metrics
+from service.api import addresses, customers, events, health, metrics, preferences
 from service.dependencies import Resources
 from service.middleware import ObservabilityMiddleware
 from service.settings import Settings, get_settings
-from service.sidecar import ActorInvoker, make_sidecar_session
+from service.sidecar import make_sidecar_session
 from service.sidecar_guard import SidecarOnlyGuard
 
 log = get_logger(__name__)
@@ -46,9 +51,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             command_timeout=5,
         )
         store = DocumentStore(sidecar, settings.state_store, CUSTOMER_KEY_PREFIX)
+        claims = ClaimStore(sidecar, settings.state_store)
+        invoker = ActorInvoker(sidecar)
+        keys = KeyClaims(invoker)
+        policy = Policy(
+            customer_groups=frozenset(settings.groups),
+            default_customer_group=settings.default_group,
+            max_addresses=settings.max_addresses,
+        )
 
         def customer_factory(ctx: ActorRuntimeContext, actor_id: ActorId) -> Customer:
-            return Customer(ctx, actor_id, store)
+            return Customer(ctx, actor_id, store, keys, policy)
+
+        def unique_key_factory(ctx: ActorRuntimeContext, actor_id: ActorId) -> UniqueKey:
+            return UniqueKey(ctx, actor_id, claims, store)
 
         ActorRuntime.set_actor_config(
             ActorRuntimeConfig(
@@ -64,8 +80,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state_serializer=serializer,
             actor_factory=customer_factory,
         )
+        await actor_host.register_actor(
+            UniqueKey,
+            message_serializer=serializer,
+            state_serializer=serializer,
+            actor_factory=unique_key_factory,
+        )
         app.state.resources = Resources(
-            settings=settings, sidecar=sidecar, actors=ActorInvoker(sidecar), database=database
+            settings=settings, sidecar=sidecar, actors=invoker, database=database
         )
         log.info(
             "customer-service ready",
@@ -91,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(customers.router)
+    app.include_router(addresses.router)
+    app.include_router(preferences.router)
     app.include_router(events.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

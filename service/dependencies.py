@@ -9,8 +9,8 @@ import aiohttp
 import asyncpg
 from fastapi import Depends, Request
 
+from actors.invoker import ActorInvoker
 from service.settings import Settings
-from service.sidecar import ActorInvoker
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

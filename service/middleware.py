@@ -52,7 +52,9 @@ class ObservabilityMiddleware:
             REQUEST_DURATION.labels(endpoint, method).observe(duration)
             if endpoint not in _QUIET:
                 params = scope.get("path_params") or {}
-                customer_id = params.get("customer_id") or params.get("actor_id")
+                customer_id = params.get("customer_id")
+                if params.get("actor_type_name") == "Customer":
+                    customer_id = params.get("actor_id")
                 log.info(
                     "request",
                     method=method,

@@ -1,89 +1,123 @@
 """The HTTP contract: request and response bodies, validated at the edge.
 
-Field names and the create example come from the seed specification. Every
-field error is collected and answered at once (see service/problems.py).
+Field names and lengths come from the seed specification. Every field error is
+collected and answered at once (see service/problems.py). Rules that need the
+customer or the configuration (country formats, groups) are the domain's and
+come back as the same kind of field errors.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from domain.commands import CreateCustomer
-from domain.model import CustomerStatus, CustomerType, Gender
+from domain.model import PREFERENCE_DEFAULTS, AddressType, CustomerStatus, CustomerType, Gender
 
-_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _OLDEST_BIRTH_YEAR = 1900
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-
-# The seed specification's create request, verbatim: the documented example.
-SEED_CREATE_EXAMPLE: dict[str, Any] = {
+# The seed's create request, with one change: its phone "+1234567890" is not a
+# number any plan assigns (phonenumbers refuses it), so the example uses a real one.
+CREATE_EXAMPLE: dict[str, Any] = {
     "email": "customer@example.com",
     "first_name": "John",
     "last_name": "Doe",
-    "phone": "+1234567890",
+    "phone": "+14155550123",
     "date_of_birth": "1990-01-01T00:00:00Z",
     "gender": "MALE",
     "customer_type": "INDIVIDUAL",
     "registration_source": "WEBSITE",
 }
+# The seed's create-address request, verbatim ("customer_id" repeats the path).
+ADDRESS_EXAMPLE: dict[str, Any] = {
+    "customer_id": "uuid-here",
+    "type": "SHIPPING",
+    "first_name": "John",
+    "last_name": "Doe",
+    "address_line_1": "123 Main St",
+    "city": "New York",
+    "state_province": "NY",
+    "postal_code": "10001",
+    "country_code": "US",
+    "is_default": True,
+}
+
+
+def _email(value: str) -> str:
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(str(exc)) from None
+    # Stored as given; comparisons use the lower-cased form.
+    return value
+
+
+def _phone(value: str) -> str:
+    """Any spelling of an international number, stored in E.164."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        raise ValueError("must be an international number starting with +") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError("is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _birth_date(value: date | datetime) -> date:
+    # The seed sends a timestamp ("1990-01-01T00:00:00Z"); a birth date is a date.
+    day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+    if day > datetime.now(UTC).date():
+        raise ValueError("cannot be in the future")
+    if day.year < _OLDEST_BIRTH_YEAR:
+        raise ValueError(f"cannot be before {_OLDEST_BIRTH_YEAR}")
+    return day
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("cannot be null")
+    return value
+
+
+Email = Annotated[str, Field(max_length=255), AfterValidator(_email)]
+Phone = Annotated[str, Field(max_length=32), AfterValidator(_phone)]
+BirthDate = Annotated[date | datetime, AfterValidator(_birth_date)]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Text255 = Annotated[str, Field(min_length=1, max_length=255)]
+Short = Annotated[str, Field(min_length=1, max_length=50)]
+LegacyId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+
+_STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _as_document(model: BaseModel, exclude: set[str] | None = None) -> dict[str, Any]:
+    """The fields a client sent, as JSON values (dates as ISO strings)."""
+    sent: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True, exclude=exclude)
+    return sent
 
 
 class CustomerCreate(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        str_strip_whitespace=True,
-        json_schema_extra={"examples": [SEED_CREATE_EXAMPLE]},
-    )
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [CREATE_EXAMPLE]})
 
-    email: Annotated[str, Field(max_length=255)]
+    email: Email
     first_name: Name | None = None
     last_name: Name | None = None
-    phone: Annotated[str, Field(max_length=20)] | None = None
-    date_of_birth: date | datetime | None = None
+    phone: Phone | None = None
+    date_of_birth: BirthDate | None = None
     gender: Gender | None = None
     customer_type: CustomerType = CustomerType.INDIVIDUAL
     status: CustomerStatus = CustomerStatus.ACTIVE
-    registration_source: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    registration_source: Short | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    customer_group_id: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    customer_group_id: Short | None = None
+    legacy_id: LegacyId | None = None
 
-    @field_validator("email")
-    @classmethod
-    def _email_syntax(cls, value: str) -> str:
-        try:
-            validate_email(value, check_deliverability=False)
-        except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
-        # Stored as given; comparisons use the lower-cased form.
-        return value
-
-    @field_validator("phone")
-    @classmethod
-    def _phone_e164(cls, value: str | None) -> str | None:
-        if value is not None and not _E164.match(value):
-            raise ValueError("phone must be in E.164 form, e.g. +14155550123")
-        return value
-
-    @field_validator("date_of_birth")
-    @classmethod
-    def _plausible_birth_date(cls, value: date | datetime | None) -> date | None:
-        if value is None:
-            return None
-        # The seed sends a timestamp ("1990-01-01T00:00:00Z"); a birth date is a date.
-        day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
-        if day > datetime.now(UTC).date():
-            raise ValueError("date_of_birth cannot be in the future")
-        if day.year < _OLDEST_BIRTH_YEAR:
-            raise ValueError(f"date_of_birth cannot be before {_OLDEST_BIRTH_YEAR}")
-        return day
-
-    def to_command(self, customer_id: str) -> CreateCustomer:
+    def to_command(self, customer_id: str, fingerprint: str | None) -> CreateCustomer:
         dob = self.date_of_birth
         return CreateCustomer(
             customer_id=customer_id,
@@ -98,7 +132,116 @@ class CustomerCreate(BaseModel):
             registration_source=self.registration_source,
             metadata=self.metadata,
             customer_group_id=self.customer_group_id,
+            legacy_id=self.legacy_id,
+            fingerprint=fingerprint,
         )
+
+
+class CustomerUpdate(BaseModel):
+    """A partial update: only the fields sent change; null clears an optional one."""
+
+    model_config = _STRICT
+
+    email: Email | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: Phone | None = None
+    date_of_birth: BirthDate | None = None
+    gender: Gender | None = None
+    customer_type: CustomerType | None = None
+    status: CustomerStatus | None = None
+    metadata: dict[str, Any] | None = None
+    customer_group_id: Short | None = None
+    legacy_id: LegacyId | None = None
+
+    _required = field_validator("email", "customer_type", "status", "metadata")(_not_null)
+
+    def to_changes(self) -> dict[str, Any]:
+        return _as_document(self)
+
+
+class AddressCreate(BaseModel):
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [ADDRESS_EXAMPLE]})
+
+    # The seed's request repeats the path's customer id; if sent, it must match.
+    customer_id: str | None = None
+    type: AddressType = AddressType.SHIPPING
+    first_name: Name | None = None
+    last_name: Name | None = None
+    company: Text255 | None = None
+    address_line_1: Text255
+    address_line_2: Text255 | None = None
+    city: Name
+    state_province: Name | None = None
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    country_code: CountryCode
+    phone: Phone | None = None
+    label: Short | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    is_default: bool = False
+
+    def to_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = self.model_dump(mode="json", exclude={"customer_id", "is_default"})
+        return fields
+
+
+class AddressUpdate(BaseModel):
+    model_config = _STRICT
+
+    type: AddressType | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    company: Text255 | None = None
+    address_line_1: Text255 | None = None
+    address_line_2: Text255 | None = None
+    city: Name | None = None
+    state_province: Name | None = None
+    postal_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    country_code: CountryCode | None = None
+    phone: Phone | None = None
+    label: Short | None = None
+    metadata: dict[str, Any] | None = None
+    is_default: bool | None = None
+
+    _required = field_validator(
+        "type", "address_line_1", "city", "country_code", "metadata", "is_default"
+    )(_not_null)
+
+    def to_changes(self) -> dict[str, Any]:
+        return _as_document(self, exclude={"is_default"})
+
+
+class SetDefaultRequest(BaseModel):
+    model_config = _STRICT
+
+    # Only this kind; without it, every kind the address serves.
+    type: AddressType | None = None
+
+
+class PreferencesUpdate(BaseModel):
+    model_config = _STRICT
+
+    email_marketing: bool | None = None
+    sms_marketing: bool | None = None
+    push_notifications: bool | None = None
+    newsletter: bool | None = None
+    data_sharing: bool | None = None
+    analytics_tracking: bool | None = None
+    cookie_consent: bool | None = None
+    order_updates: bool | None = None
+    promotional_emails: bool | None = None
+    custom_preferences: dict[str, Any] | None = None
+    # Where the consent was given, kept with each flag it changes.
+    source: Short = "api"
+
+    _required = field_validator(*PREFERENCE_DEFAULTS, "custom_preferences")(_not_null)
+
+    def flags(self) -> dict[str, bool]:
+        sent = self.model_dump(exclude_unset=True)
+        return {name: bool(sent[name]) for name in PREFERENCE_DEFAULTS if name in sent}
+
+
+# -- replies ------------------------------------------------------------------------------
 
 
 class CustomerOut(BaseModel):
@@ -115,6 +258,9 @@ class CustomerOut(BaseModel):
     registration_source: str | None
     metadata: dict[str, Any]
     customer_group_id: str | None
+    legacy_id: str | None
+    default_shipping_address_id: str | None
+    default_billing_address_id: str | None
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
@@ -123,6 +269,65 @@ class CustomerOut(BaseModel):
 
 class CustomerReply(BaseModel):
     customer: CustomerOut
+
+
+class AddressOut(BaseModel):
+    id: str
+    customer_id: str
+    type: AddressType
+    first_name: str | None
+    last_name: str | None
+    company: str | None
+    address_line_1: str
+    address_line_2: str | None
+    city: str
+    state_province: str | None
+    postal_code: str | None
+    country_code: str
+    phone: str | None
+    label: str | None
+    is_verified: bool
+    metadata: dict[str, Any]
+    is_default: bool
+    is_default_shipping: bool
+    is_default_billing: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class AddressReply(BaseModel):
+    address: AddressOut
+    version: int
+
+
+class AddressList(BaseModel):
+    addresses: list[AddressOut]
+    version: int
+
+
+class ConsentOut(BaseModel):
+    updated_at: datetime
+    source: str
+
+
+class PreferencesOut(BaseModel):
+    email_marketing: bool
+    sms_marketing: bool
+    push_notifications: bool
+    newsletter: bool
+    data_sharing: bool
+    analytics_tracking: bool
+    cookie_consent: bool
+    order_updates: bool
+    promotional_emails: bool
+    custom_preferences: dict[str, Any]
+    consents: dict[str, ConsentOut]
+    updated_at: datetime
+
+
+class PreferencesReply(BaseModel):
+    preferences: PreferencesOut
+    version: int
 
 
 class DependencyHealth(BaseModel):

@@ -21,7 +21,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "CUSTOMER_"
 
@@ -37,6 +37,16 @@ def _lower(value: object) -> object:
 
 
 LogLevel = Annotated[Literal["debug", "info", "warning", "error"], BeforeValidator(_lower)]
+
+
+def _comma_separated(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
+# "a, b,c" in the environment; NoDecode keeps pydantic-settings from expecting JSON.
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
 
 
 def _in_development(info: ValidationInfo) -> bool:
@@ -90,6 +100,13 @@ class Settings(BaseSettings):
     enable_analytics: bool = True
     enable_2fa: bool = True
 
+    # --- Customers --------------------------------------------------------------
+    # Seed P2: the groups were hard-coded; the operator lists them here.
+    groups: CommaList = ("retail", "wholesale", "vip")
+    # Given to a new customer that names no group; empty for none.
+    default_group: str | None = "retail"
+    max_addresses: int = Field(default=100, ge=1, le=1000)
+
     # --- Security -----------------------------------------------------------------
     jwt_secret: SecretStr | None = Field(default=None, validate_default=True)
     bcrypt_cost: int = Field(default=12, ge=10, le=15)
@@ -136,6 +153,15 @@ class Settings(BaseSettings):
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    @field_validator("default_group")
+    @classmethod
+    def _default_group_is_known(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return None
+        if value not in info.data.get("groups", ()):
+            raise ValueError("is not one of CUSTOMER_GROUPS")
+        return value
 
     @field_validator("database_dsn")
     @classmethod

@@ -3,56 +3,102 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
+from actors.codec import encode
+from actors.invoker import SidecarUnavailable
+from actors.key_claims import KeyClaims
+from domain.commands import DeleteCustomer, RestoreCustomer, UpdateCustomer, request_fingerprint
+from domain.unique_keys import legacy_id_key
+from service.actor_replies import call_customer, tag_version
 from service.dependencies import Actors
+from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
-from service.schemas import CustomerCreate, CustomerReply
-from service.sidecar import SidecarUnavailable
+from service.schemas import CustomerCreate, CustomerReply, CustomerUpdate, LegacyId
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
-ACTOR_TYPE = "Customer"
 
-_REFUSALS = {
-    "not_found": (404, "not-found", "Customer not found"),
-    "already_exists": (409, "already-exists", "Customer already exists"),
-    "conflict": (409, "conflict", "The customer changed concurrently; retry"),
-    "unavailable": (503, "unavailable", "Customer storage is unavailable"),
-}
-
-
-async def _call(actors: Actors, customer_id: str, method: str, payload: Any = None) -> Any:
-    try:
-        reply = await actors.call(ACTOR_TYPE, customer_id, method, payload)
-    except SidecarUnavailable as exc:
-        raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
-    if not reply.get("ok"):
-        error = reply.get("error") or {}
-        http_status, slug, title = _REFUSALS.get(
-            error.get("code", ""), (500, "internal", "Internal server error")
-        )
-        raise Problem(http_status, slug, title, error.get("detail") if http_status < 500 else None)
-    return reply
-
-
-def _present(response: Response, customer: dict[str, Any]) -> dict[str, Any]:
-    """The reply body; FastAPI validates it once against ``CustomerReply``."""
-    response.headers["ETag"] = f'"{customer["version"]}"'
+def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:
+    customer = reply["customer"]
+    tag_version(response, customer["version"])
     return {"customer": customer}
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerReply)
-async def create_customer(body: CustomerCreate, actors: Actors, response: Response) -> Any:
-    customer_id = str(uuid.uuid4())
-    reply = await _call(actors, customer_id, "create", body.to_command(customer_id).to_payload())
+async def create_customer(
+    body: CustomerCreate, actors: Actors, response: Response, idempotency_key: IdempotencyKey = None
+) -> Any:
+    customer_id = customer_id_for(idempotency_key)
+    fingerprint = None
+    if idempotency_key is not None:
+        fingerprint = request_fingerprint(body.model_dump(mode="json"))
+    command = body.to_command(customer_id, fingerprint)
+    reply = await call_customer(actors, customer_id, "create", encode(command))
     response.headers["Location"] = f"{router.prefix}/{customer_id}"
-    return _present(response, reply["customer"])
+    if not reply["committed"]:
+        response.headers["Idempotent-Replayed"] = "true"
+    return _present(response, reply)
+
+
+@router.get("/by-legacy-id/{legacy_id}", response_model=CustomerReply)
+async def get_customer_by_legacy_id(
+    legacy_id: Annotated[LegacyId, Path()], actors: Actors, response: Response
+) -> Any:
+    try:
+        holder = await KeyClaims(actors).holder(legacy_id_key(legacy_id))
+    except SidecarUnavailable as exc:
+        raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
+    not_found = Problem(404, "customer-not-found", "Customer not found")
+    if holder is None:
+        raise not_found
+    reply = await call_customer(actors, holder, "get", {})
+    # A claim can outlive the value it guarded (see domain.claims); the document decides.
+    if reply["customer"]["legacy_id"] != legacy_id:
+        raise not_found
+    return _present(response, reply)
 
 
 @router.get("/{customer_id}", response_model=CustomerReply)
-async def get_customer(customer_id: uuid.UUID, actors: Actors, response: Response) -> Any:
-    reply = await _call(actors, str(customer_id), "get")
-    return _present(response, reply["customer"])
+async def get_customer(
+    customer_id: uuid.UUID,
+    actors: Actors,
+    response: Response,
+    include_deleted: Annotated[bool, Query()] = False,
+) -> Any:
+    query = {"include_deleted": include_deleted}
+    return _present(response, await call_customer(actors, str(customer_id), "get", query))
+
+
+@router.patch("/{customer_id}", response_model=CustomerReply)
+async def update_customer(
+    customer_id: uuid.UUID,
+    body: CustomerUpdate,
+    actors: Actors,
+    response: Response,
+    if_match: IfMatch,
+) -> Any:
+    command = UpdateCustomer(changes=body.to_changes(), if_match=if_match)
+    reply = await call_customer(actors, str(customer_id), "update", encode(command))
+    return _present(response, reply)
+
+
+@router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_customer(
+    customer_id: uuid.UUID, actors: Actors, response: Response, if_match: IfMatch
+) -> None:
+    """Soft delete: the customer is kept, hidden, and can be restored."""
+    command = DeleteCustomer(if_match=if_match)
+    reply = await call_customer(actors, str(customer_id), "delete", encode(command))
+    tag_version(response, reply["version"])
+
+
+@router.post("/{customer_id}/restore", response_model=CustomerReply)
+async def restore_customer(
+    customer_id: uuid.UUID, actors: Actors, response: Response, if_match: IfMatch
+) -> Any:
+    command = RestoreCustomer(if_match=if_match)
+    reply = await call_customer(actors, str(customer_id), "restore", encode(command))
+    return _present(response, reply)

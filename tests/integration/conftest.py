@@ -11,6 +11,7 @@ import asyncio
 import secrets
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from devstack.stack import (
     start_app,
     start_infrastructure,
 )
-from service.schemas import SEED_CREATE_EXAMPLE
+from service.schemas import CREATE_EXAMPLE
 
 # Secrets the running service is given; test_observability checks that no log
 # line carries them. Postgres trusts loopback, so the password is never checked.
@@ -38,7 +39,17 @@ DATABASE_PASSWORD = "pg-" + secrets.token_hex(12)
 APP_API_TOKEN = "app-" + secrets.token_hex(16)
 DAPR_API_TOKEN = "dapr-" + secrets.token_hex(16)
 
-SEED_CUSTOMER = SEED_CREATE_EXAMPLE
+SEED_CUSTOMER = CREATE_EXAMPLE
+
+
+def unique_email(label: str = "customer") -> str:
+    """One live customer per email: each test customer gets its own."""
+    return f"{label}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def customer_body(**overrides: Any) -> dict[str, Any]:
+    """The seed's create request with an email nobody else has."""
+    return {**SEED_CUSTOMER, "email": unique_email(), **overrides}
 
 
 @pytest.fixture(scope="session")

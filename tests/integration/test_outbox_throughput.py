@@ -12,7 +12,7 @@ import time
 
 import httpx
 
-from tests.integration.conftest import SEED_CUSTOMER, EventSink
+from tests.integration.conftest import EventSink, customer_body
 
 CUSTOMERS = 200
 CLIENTS = 20
@@ -31,7 +31,7 @@ async def test_200_creates_publish_200_events_within_seconds(
     async def client() -> None:
         while not queue.empty():
             number = queue.get_nowait()
-            body = {**SEED_CUSTOMER, "email": f"burst-{number}@example.com"}
+            body = customer_body(first_name=f"Burst{number}")
             response = await api.post("/api/v1/customers", json=body)
             assert response.status_code == 201, response.text
             ids.add(response.json()["customer"]["id"])

@@ -17,7 +17,7 @@ import httpx
 
 from devstack.stack import App
 from domain.model import Customer, CustomerStatus, CustomerType
-from tests.integration.conftest import SEED_CUSTOMER, EventSink
+from tests.integration.conftest import EventSink, customer_body, unique_email
 
 # Long enough for the outbox (1 s hold, then publish) to deliver anything it would.
 OUTBOX_SETTLE_SECONDS = 4.0
@@ -79,7 +79,7 @@ async def store_behind_the_actors_back(
 
 
 async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    response = await api.post("/api/v1/customers", json={**SEED_CUSTOMER, **overrides})
+    response = await api.post("/api/v1/customers", json=customer_body(**overrides))
     assert response.status_code == 201, response.text
     customer: dict[str, Any] = response.json()["customer"]
     return customer
@@ -88,26 +88,28 @@ async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
 async def test_create_commits_the_document_with_version_1(
     api: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
-    response = await api.post("/api/v1/customers", json=SEED_CUSTOMER)
+    email = unique_email("seed")
+    response = await api.post("/api/v1/customers", json=customer_body(email=email))
 
     assert response.status_code == 201
     customer = response.json()["customer"]
     assert response.headers["location"] == f"/api/v1/customers/{customer['id']}"
     assert response.headers["etag"] == '"1"'
     assert customer["version"] == 1
-    assert customer["email"] == "customer@example.com"
+    assert customer["email"] == email
     assert customer["date_of_birth"] == "1990-01-01"
     stored = await stored_document(db, customer["id"])
     assert stored is not None
     assert stored["version"] == 1
-    assert stored["email"] == "customer@example.com"
+    assert stored["email"] == email
     assert stored["id"] == customer["id"]
 
 
 async def test_exactly_the_committed_event_is_published(
     api: httpx.AsyncClient, event_sink: EventSink
 ) -> None:
-    customer = await create(api, email="Event.Check@Example.com")
+    email = unique_email("Event.Check").replace("example.com", "Example.com")
+    customer = await create(api, email=email)
 
     await event_sink.wait_for({customer["id"]}, within=15)
     await asyncio.sleep(OUTBOX_SETTLE_SECONDS)  # a duplicate would show up by now
@@ -123,13 +125,17 @@ async def test_exactly_the_committed_event_is_published(
     data = event["data"]
     assert data["customer_id"] == customer["id"]
     assert data["version"] == 1
-    assert data["snapshot"] == customer
-    assert data["changes"]["email"] == {"before": None, "after": "Event.Check@Example.com"}
+    # The snapshot is the whole customer: the profile, its addresses, its preferences.
+    assert {field: data["snapshot"][field] for field in customer} == customer
+    assert data["snapshot"]["addresses"] == []
+    assert data["snapshot"]["preferences"]["newsletter"] is False
+    assert "internal" not in data["snapshot"]
+    assert data["changes"]["email"] == {"before": None, "after": email}
     assert "version" not in data["changes"]
 
 
 async def test_get_reads_through_the_actor(api: httpx.AsyncClient) -> None:
-    customer = await create(api, email="reader@example.com")
+    customer = await create(api)
 
     response = await api.get(f"/api/v1/customers/{customer['id']}")
 
@@ -178,7 +184,7 @@ async def test_invalid_create_lists_every_error_and_leaves_nothing(
 ) -> None:
     before = await stored_customer_ids(db)
     bad = {
-        **SEED_CUSTOMER,
+        **customer_body(),
         "email": "not-an-email",
         "gender": "ROBOT",
         "date_of_birth": "2999-01-01",
@@ -224,7 +230,7 @@ async def test_a_failed_transaction_publishes_nothing_and_changes_nothing(
     # 2. Another writer stores the document.
     other = await store_behind_the_actors_back(sidecar, customer_id, version=7)
     # 3. The actor's create is decided on "absent" and its commit must fail.
-    payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
+    payload = {k: v for k, v in customer_body().items() if k != "date_of_birth"}
     refused = await sidecar.post(f"{actor}/create", json=payload)
 
     assert refused.status_code == 200
@@ -248,7 +254,7 @@ async def test_a_create_on_a_fresh_actor_over_a_stored_document_is_refused(
     loads what is stored and decides again: already exists, nothing written."""
     customer_id = str(uuid.uuid4())
     other = await store_behind_the_actors_back(sidecar, customer_id, version=3)
-    payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
+    payload = {k: v for k, v in customer_body().items() if k != "date_of_birth"}
 
     refused = await sidecar.post(f"/v1.0/actors/Customer/{customer_id}/method/create", json=payload)
 
@@ -263,7 +269,7 @@ async def test_actor_routes_refuse_callers_other_than_the_sidecar(
 ) -> None:
     customer_id = str(uuid.uuid4())
     url = f"{customer_service.app_url}/actors/Customer/{customer_id}/method/create"
-    payload = {k: v for k, v in SEED_CUSTOMER.items() if k != "date_of_birth"}
+    payload = {k: v for k, v in customer_body().items() if k != "date_of_birth"}
 
     async with httpx.AsyncClient() as client:
         anonymous = await client.put(url, json=payload)

@@ -1,4 +1,4 @@
-"""Edge validation of POST /api/v1/customers: every field error at once."""
+"""Edge validation of the request bodies: every field error at once."""
 
 from __future__ import annotations
 
@@ -10,16 +10,72 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from service import problems
-from service.schemas import SEED_CREATE_EXAMPLE, CustomerCreate
+from service.schemas import (
+    ADDRESS_EXAMPLE,
+    CREATE_EXAMPLE,
+    AddressCreate,
+    AddressUpdate,
+    CustomerCreate,
+    CustomerUpdate,
+    PreferencesUpdate,
+)
 
-SEED_EXAMPLE = SEED_CREATE_EXAMPLE
+SEED_EXAMPLE = CREATE_EXAMPLE
 
 
 def test_the_seed_example_is_accepted() -> None:
     body = CustomerCreate.model_validate(SEED_EXAMPLE)
 
-    assert body.to_command("id-1").date_of_birth == date(1990, 1, 1)
+    assert body.to_command("id-1", None).date_of_birth == date(1990, 1, 1)
     assert body.email == "customer@example.com"
+
+
+def test_the_seed_phone_is_not_a_real_number() -> None:
+    with pytest.raises(ValidationError):
+        CustomerCreate.model_validate({**SEED_EXAMPLE, "phone": "+1234567890"})
+
+
+def test_phones_are_stored_in_e164() -> None:
+    body = CustomerCreate.model_validate({**SEED_EXAMPLE, "phone": "+44 20 7183 8750"})
+    assert body.phone == "+442071838750"
+
+
+def test_an_update_carries_only_what_was_sent_and_null_clears() -> None:
+    body = CustomerUpdate.model_validate({"first_name": "Jane", "phone": None})
+    assert body.to_changes() == {"first_name": "Jane", "phone": None}
+
+
+def test_an_update_cannot_null_a_required_field() -> None:
+    with pytest.raises(ValidationError) as invalid:
+        CustomerUpdate.model_validate({"email": None, "status": None, "name": "x"})
+    assert sorted(e["loc"][0] for e in invalid.value.errors()) == ["email", "name", "status"]
+
+
+def test_the_seed_address_example_is_accepted() -> None:
+    body = AddressCreate.model_validate(ADDRESS_EXAMPLE)
+    assert body.is_default is True
+    assert "customer_id" not in body.to_fields()
+
+
+def test_address_syntax_errors_come_together() -> None:
+    bad = {"type": "HOME", "address_line_1": "", "country_code": "USA", "phone": "12"}
+    with pytest.raises(ValidationError) as invalid:
+        AddressCreate.model_validate(bad)
+    fields = sorted(str(e["loc"][0]) for e in invalid.value.errors())
+    assert fields == ["address_line_1", "city", "country_code", "phone", "type"]
+
+
+def test_an_address_update_keeps_is_default_apart() -> None:
+    body = AddressUpdate.model_validate({"city": "Albany", "is_default": True})
+    assert body.to_changes() == {"city": "Albany"}
+    assert body.is_default is True
+
+
+def test_preferences_take_booleans_and_a_source() -> None:
+    body = PreferencesUpdate.model_validate({"newsletter": True, "source": "checkout"})
+    assert body.flags() == {"newsletter": True}
+    with pytest.raises(ValidationError):
+        PreferencesUpdate.model_validate({"newsletter": None, "telepathy": True})
 
 
 def test_email_case_is_kept_and_whitespace_trimmed() -> None:

@@ -1,0 +1,70 @@
+"""Calling a Customer actor from a route, and turning its refusals into problems."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Response
+
+from actors.invoker import ActorInvoker, SidecarUnavailable
+from service.problems import Problem
+
+CUSTOMER_ACTOR = "Customer"
+
+# Refusal code -> (HTTP status, problem slug, title).
+_REFUSALS: dict[str, tuple[int, str, str]] = {
+    "not_found": (404, "customer-not-found", "Customer not found"),
+    "deleted": (410, "customer-deleted", "Customer is deleted"),
+    "not_deleted": (409, "customer-not-deleted", "Customer is not deleted"),
+    "already_exists": (409, "already-exists", "Customer already exists"),
+    "email_taken": (409, "email-taken", "Email already in use"),
+    "legacy_id_taken": (409, "legacy-id-taken", "Legacy id already in use"),
+    "conflict": (409, "conflict", "The customer changed concurrently; retry"),
+    "version_mismatch": (412, "version-mismatch", "The customer is not at the version in If-Match"),
+    "address_not_found": (404, "address-not-found", "Address not found"),
+    "address_exists": (409, "address-exists", "Address already exists"),
+    "too_many_addresses": (409, "too-many-addresses", "Address limit reached"),
+    "default_required": (409, "default-required", "A default address is required"),
+    "idempotency_key_reused": (
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key was already used for a different request",
+    ),
+    "idempotent_resource_gone": (
+        409,
+        "idempotent-resource-gone",
+        "What this Idempotency-Key created no longer exists",
+    ),
+    "invalid": (422, "validation-failed", "The request is not valid"),
+    "unavailable": (503, "unavailable", "Customer storage is unavailable"),
+}
+
+
+def refusal_problem(error: dict[str, Any]) -> Problem:
+    status, slug, title = _REFUSALS.get(
+        str(error.get("code", "")), (500, "internal", "Internal server error")
+    )
+    if status >= 500:
+        return Problem(status, slug, title)
+    extra: dict[str, Any] = {}
+    if errors := error.get("errors"):
+        extra["errors"] = [{**e, "in": "body"} for e in errors]
+    return Problem(status, slug, title, error.get("detail"), **extra)
+
+
+async def call_customer(
+    actors: ActorInvoker, customer_id: str, method: str, payload: Any = None
+) -> dict[str, Any]:
+    """The actor's reply when it succeeded; a problem for anything else."""
+    try:
+        reply = await actors.call(CUSTOMER_ACTOR, customer_id, method, payload)
+    except SidecarUnavailable as exc:
+        raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
+    if not reply.get("ok"):
+        raise refusal_problem(reply.get("error") or {})
+    return reply
+
+
+def tag_version(response: Response, version: int) -> None:
+    """Every reply says which customer version it shows."""
+    response.headers["ETag"] = f'"{version}"'
