@@ -112,6 +112,18 @@ class EventSink:
         seen = {event.get("subject") for event in await self.events()}
         raise AssertionError(f"{len(subjects - seen)} of {len(subjects)} events never arrived")
 
+    async def wait_for_version(self, subject: str, version: int, within: float) -> None:
+        """Wait until every version of ``subject`` up to ``version`` has its event."""
+        start = time.monotonic()
+        while True:
+            seen = {e["data"]["version"] for e in await self.for_subject(subject)}
+            if set(range(1, version + 1)) <= seen:
+                return
+            if time.monotonic() - start > within:
+                missing = sorted(set(range(1, version + 1)) - seen)
+                raise AssertionError(f"events of versions {missing} never arrived")
+            await asyncio.sleep(0.05)
+
 
 @pytest.fixture(scope="session")
 def event_sink(
