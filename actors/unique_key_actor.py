@@ -59,10 +59,19 @@ class UniqueKey(Actor, UniqueKeyInterface):  # type: ignore[misc]
     async def claim(self, request: dict[str, Any]) -> dict[str, Any]:
         """Give the key to ``customer_id`` unless a live customer holds it."""
         customer_id = str(request["customer_id"])
+        now = self._clock()
+        try:
+            # Most values are new: try the insert-only write first, read only if taken.
+            await self._claims.save(self.key, Claim(customer_id, now).to_document(), None)
+            return ok()
+        except ConcurrencyConflict:
+            pass
+        except StoreError as exc:
+            log.warning("claim failed", error=str(exc))
+            return refused("unavailable", "the state store is unavailable")
         try:
             loaded = await self._claims.load(self.key)
             current = Claim.from_document(loaded.document) if loaded.document else None
-            now = self._clock()
             verdict = judge(current, customer_id, now)
             if verdict is Verdict.VERIFY:
                 assert current is not None
