@@ -15,7 +15,7 @@ _STRONG_TAG = re.compile(r'"(\d+)"')
 _CUSTOMER_IDS = uuid.UUID("6f1c7a52-1d8e-4b8e-9c1a-3e0f4d2b7a10")
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[str | None, Header(alias="If-Match", max_length=200)] = None,
 ) -> tuple[int, ...] | None:
     """The versions ``If-Match`` accepts; None when absent or ``*``.

@@ -14,16 +14,16 @@ from service.problems import Problem
     ("header", "versions"),
     [(None, None), ("*", None), ('"3"', (3,)), ('"3", "4"', (3, 4)), ('W/"3"', ())],
 )
-def test_if_match_lists_the_accepted_versions(
+async def test_if_match_lists_the_accepted_versions(
     header: str | None, versions: tuple[int, ...] | None
 ) -> None:
-    assert _if_match(header) == versions
+    assert await _if_match(header) == versions
 
 
 @pytest.mark.parametrize("header", ["3", '"abc"', '"3'])
-def test_a_malformed_if_match_is_refused(header: str) -> None:
+async def test_a_malformed_if_match_is_refused(header: str) -> None:
     with pytest.raises(Problem) as refused:
-        _if_match(header)
+        await _if_match(header)
     assert refused.value.status == 400
 
 
