@@ -93,6 +93,75 @@ class UpdatePreferences:
     if_match: tuple[int, ...] | None = None
 
 
+# -- authentication: the shell computes the facts (a password check, the time
+# step a code matches, digests of secrets); the decisions apply the rules.
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RegisterCustomer:
+    profile: CreateCustomer
+    password_hash: str
+    verification_digest: str
+    # The token sealed for the notification service, carried by the event.
+    delivery: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AttemptLogin:
+    email: str
+    password_ok: bool
+    # Stored if the customer has 2FA: the login then waits for a second factor.
+    challenge_digest: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CompleteLogin:
+    challenge_digest: str
+    totp_step: int | None = None
+    recovery_digest: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StartTotpEnrollment:
+    key_id: str
+    sealed_secret: str
+    recovery_digests: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConfirmTotp:
+    totp_step: int | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DisableTotp:
+    totp_step: int | None = None
+    recovery_digest: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestEmailVerification:
+    digest: str
+    delivery: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VerifyEmail:
+    digest: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestPasswordReset:
+    digest: str
+    delivery: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResetPassword:
+    digest: str
+    password_hash: str
+
+
 Command = (
     CreateCustomer
     | UpdateCustomer
@@ -103,6 +172,16 @@ Command = (
     | RemoveAddress
     | SetDefaultAddress
     | UpdatePreferences
+    | RegisterCustomer
+    | AttemptLogin
+    | CompleteLogin
+    | StartTotpEnrollment
+    | ConfirmTotp
+    | DisableTotp
+    | RequestEmailVerification
+    | VerifyEmail
+    | RequestPasswordReset
+    | ResetPassword
 )
 
 

@@ -16,17 +16,39 @@ from domain.addresses import (
     decide_set_default_address,
     decide_update_address,
 )
+from domain.authentication import (
+    decide_attempt_login,
+    decide_complete_login,
+    decide_confirm_totp,
+    decide_disable_totp,
+    decide_register,
+    decide_request_email_verification,
+    decide_request_password_reset,
+    decide_reset_password,
+    decide_start_totp,
+    decide_verify_email,
+)
 from domain.commands import (
     AddAddress,
+    AttemptLogin,
     Command,
+    CompleteLogin,
+    ConfirmTotp,
     CreateCustomer,
     DeleteCustomer,
+    DisableTotp,
+    RegisterCustomer,
     RemoveAddress,
+    RequestEmailVerification,
+    RequestPasswordReset,
+    ResetPassword,
     RestoreCustomer,
     SetDefaultAddress,
+    StartTotpEnrollment,
     UpdateAddress,
     UpdateCustomer,
     UpdatePreferences,
+    VerifyEmail,
 )
 from domain.model import Customer
 from domain.policy import Policy
@@ -44,6 +66,16 @@ _DECISIONS: dict[type[Any], Callable[[Customer | None, Any, datetime, Policy], D
     RemoveAddress: decide_remove_address,
     SetDefaultAddress: decide_set_default_address,
     UpdatePreferences: decide_update_preferences,
+    RegisterCustomer: decide_register,
+    AttemptLogin: decide_attempt_login,
+    CompleteLogin: decide_complete_login,
+    StartTotpEnrollment: decide_start_totp,
+    ConfirmTotp: decide_confirm_totp,
+    DisableTotp: decide_disable_totp,
+    RequestEmailVerification: decide_request_email_verification,
+    VerifyEmail: decide_verify_email,
+    RequestPasswordReset: decide_request_password_reset,
+    ResetPassword: decide_reset_password,
 }
 
 

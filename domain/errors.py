@@ -85,3 +85,45 @@ class InvalidFields(DomainError):
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__(f"{len(errors)} field error(s)")
         self.errors = errors
+
+
+class InvalidCredentials(DomainError):
+    """Unknown email or wrong password: the same answer for both."""
+
+    code = "invalid_credentials"
+
+
+class AccountLocked(DomainError):
+    code = "locked"
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class AccountDisabled(DomainError):
+    code = "account_disabled"
+
+
+class InvalidChallenge(DomainError):
+    code = "invalid_challenge"
+
+
+class InvalidSecondFactor(DomainError):
+    code = "invalid_second_factor"
+
+
+class TwoFactorState(DomainError):
+    """2FA is not in the state the command needs (already on, not started...)."""
+
+    code = "two_factor_state"
+
+
+class InvalidToken(DomainError):
+    """A verification or reset token that is unknown, used or expired."""
+
+    code = "invalid_token"
+
+
+class AlreadyVerified(DomainError):
+    code = "already_verified"

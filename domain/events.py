@@ -23,6 +23,19 @@ ADDRESS_UPDATED = "customer.address.updated"
 ADDRESS_DELETED = "customer.address.deleted"
 ADDRESS_DEFAULT_CHANGED = "customer.address.default_changed"
 PREFERENCES_UPDATED = "customer.preferences.updated"
+# Authentication. No event carries a password, a hash, a TOTP secret or a token.
+CUSTOMER_REGISTERED = "customer.registered"
+LOGGED_IN = "customer.logged_in"
+LOGIN_FAILED = "customer.login_failed"
+SECOND_FACTOR_REQUESTED = "customer.second_factor_requested"
+CUSTOMER_LOCKED = "customer.locked"
+TOTP_ENROLLMENT_STARTED = "customer.2fa.enrollment_started"
+TOTP_ENABLED = "customer.2fa.enabled"
+TOTP_DISABLED = "customer.2fa.disabled"
+EMAIL_VERIFICATION_REQUESTED = "customer.email_verification_requested"
+EMAIL_VERIFIED = "customer.email_verified"
+PASSWORD_RESET_REQUESTED = "customer.password_reset_requested"  # noqa: S105 - an event type
+PASSWORD_CHANGED = "customer.password_changed"  # noqa: S105 - an event type
 
 EVENT_TYPES = (
     CUSTOMER_CREATED,
@@ -34,6 +47,18 @@ EVENT_TYPES = (
     ADDRESS_DELETED,
     ADDRESS_DEFAULT_CHANGED,
     PREFERENCES_UPDATED,
+    CUSTOMER_REGISTERED,
+    LOGGED_IN,
+    LOGIN_FAILED,
+    SECOND_FACTOR_REQUESTED,
+    CUSTOMER_LOCKED,
+    TOTP_ENROLLMENT_STARTED,
+    TOTP_ENABLED,
+    TOTP_DISABLED,
+    EMAIL_VERIFICATION_REQUESTED,
+    EMAIL_VERIFIED,
+    PASSWORD_RESET_REQUESTED,
+    PASSWORD_CHANGED,
 )
 
 # Fields that change with every version and say nothing on their own.
@@ -48,6 +73,8 @@ class CustomerEvent:
     occurred_at: datetime
     changes: dict[str, dict[str, Any]]
     snapshot: dict[str, Any]
+    # Fields some event types add (e.g. ``locked_until``, a sealed ``delivery``).
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -56,6 +83,7 @@ class CustomerEvent:
             "occurred_at": timestamp(self.occurred_at),
             "changes": self.changes,
             "snapshot": self.snapshot,
+            **self.extra,
         }
 
 

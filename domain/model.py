@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
+from domain.credentials import Credentials
+from domain.timestamps import timestamp
 
-def timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with a ``Z``, the form every document and event uses."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+__all__ = ["timestamp"]  # re-exported: the form every document and event uses
 
 
 def _parse_time(value: str | None) -> datetime | None:
@@ -258,9 +258,11 @@ class Customer:
     default_shipping_address_id: str | None = None
     default_billing_address_id: str | None = None
     preferences: Preferences | None = None
+    last_login_at: datetime | None = None
     # Internal: never in a snapshot, an event or a reply.
     create_fingerprint: str | None = None
     idempotency: tuple[IdempotencyRecord, ...] = ()
+    credentials: Credentials = dataclasses.field(default_factory=Credentials)
 
     @property
     def deleted(self) -> bool:
@@ -299,8 +301,18 @@ class Customer:
             "created_at": timestamp(self.created_at),
             "updated_at": timestamp(self.updated_at),
             "deleted_at": timestamp(self.deleted_at) if self.deleted_at else None,
+            "last_login_at": timestamp(self.last_login_at) if self.last_login_at else None,
+            "two_factor_enabled": self.two_factor_enabled,
             "version": self.version,
         }
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        totp = self.current_credentials().totp
+        return totp is not None and totp.enabled
+
+    def current_credentials(self) -> Credentials:
+        return self.credentials
 
     def address_view(self, address: Address) -> dict[str, Any]:
         """An address as the API shows it: with the defaults it holds."""
@@ -329,6 +341,7 @@ class Customer:
             "internal": {
                 "create_fingerprint": self.create_fingerprint,
                 "idempotency": [record.to_document() for record in self.idempotency],
+                "credentials": self.current_credentials().to_document(),
             },
         }
 
@@ -361,7 +374,9 @@ class Customer:
             default_shipping_address_id=doc.get("default_shipping_address_id"),
             default_billing_address_id=doc.get("default_billing_address_id"),
             preferences=Preferences.from_document(doc.get("preferences"), created_at),
+            last_login_at=_parse_time(doc.get("last_login_at")),
             create_fingerprint=internal.get("create_fingerprint"),
+            credentials=Credentials.from_document(internal.get("credentials")),
             idempotency=tuple(
                 IdempotencyRecord.from_document(r) for r in internal.get("idempotency") or ()
             ),

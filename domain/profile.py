@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from typing import Any
 
@@ -91,6 +92,10 @@ def decide_update(
     if updated.profile() == customer.profile():
         return customer, None
     email_changed = normalize_email(updated.email) != normalize_email(customer.email)
+    credentials = customer.credentials
+    if email_changed:
+        # A token sent to the old address must not verify the new one.
+        credentials = dataclasses.replace(credentials, email_verification=None)
     return changed(
         CUSTOMER_UPDATED,
         customer,
@@ -99,6 +104,7 @@ def decide_update(
             now,
             # A new address has not been verified yet.
             email_verified=customer.email_verified and not email_changed,
+            credentials=credentials,
         ),
         now,
     )

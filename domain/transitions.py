@@ -41,7 +41,13 @@ def advance(customer: Customer, now: datetime, **changes: Any) -> Customer:
     return dataclasses.replace(customer, **changes, updated_at=now, version=customer.version + 1)
 
 
-def changed(event_type: str, before: Customer | None, after: Customer, now: datetime) -> Decision:
+def changed(
+    event_type: str,
+    before: Customer | None,
+    after: Customer,
+    now: datetime,
+    **extra: Any,
+) -> Decision:
     snapshot = after.snapshot()
     event = CustomerEvent(
         type=event_type,
@@ -50,5 +56,6 @@ def changed(event_type: str, before: Customer | None, after: Customer, now: date
         occurred_at=now,
         changes=diff(before.snapshot() if before else None, snapshot),
         snapshot=snapshot,
+        extra=extra,
     )
     return after, event
