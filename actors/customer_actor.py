@@ -23,22 +23,33 @@ from actors.codec import ValidationError, decode
 from actors.document_store import ConcurrencyConflict, DocumentStore, OutboxEvent, StoreError
 from actors.key_claims import KeyClaims
 from actors.replies import ok, refused
+from actors.sign_in import SignInFacts
 from domain.claims import FENCE
 from domain.commands import (
     AddAddress,
+    AttemptLogin,
     Command,
+    CompleteLogin,
+    ConfirmTotp,
     CreateCustomer,
     DeleteCustomer,
+    DisableTotp,
+    RegisterCustomer,
     RemoveAddress,
+    RequestEmailVerification,
+    RequestPasswordReset,
+    ResetPassword,
     RestoreCustomer,
     SetDefaultAddress,
+    StartTotpEnrollment,
     UpdateAddress,
     UpdateCustomer,
     UpdatePreferences,
+    VerifyEmail,
 )
 from domain.decide import decide
-from domain.errors import DomainError, InvalidFields
-from domain.events import ADDRESS_CREATED, CUSTOMER_CREATED
+from domain.errors import AccountLocked, DomainError, InvalidFields
+from domain.events import ADDRESS_CREATED, CUSTOMER_CREATED, CUSTOMER_REGISTERED
 from domain.model import Customer as CustomerState
 from domain.policy import Policy
 from domain.unique_keys import EMAIL, kind_of, unique_keys
@@ -81,6 +92,15 @@ def _version(state: CustomerState, _: object) -> dict[str, Any]:
 
 def _preferences(state: CustomerState, _: object) -> dict[str, Any]:
     return {"preferences": state.current_preferences().to_document(), "version": state.version}
+
+
+def _outcome(event_type: str) -> View:
+    """What a sign-in step answers: which event it made (the route maps it)."""
+
+    def view(state: CustomerState, _: object) -> dict[str, Any]:
+        return {"outcome": event_type, "customer_id": state.id, "version": state.version}
+
+    return view
 
 
 def _addresses(state: CustomerState) -> dict[str, Any]:
@@ -127,6 +147,46 @@ class CustomerActorInterface(ActorInterface):  # type: ignore[misc]
     async def update_preferences(self, command: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    @actormethod(name="register")  # type: ignore[untyped-decorator]
+    async def register(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="login")  # type: ignore[untyped-decorator]
+    async def login(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="complete_login")  # type: ignore[untyped-decorator]
+    async def complete_login(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="start_totp")  # type: ignore[untyped-decorator]
+    async def start_totp(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="confirm_totp")  # type: ignore[untyped-decorator]
+    async def confirm_totp(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="disable_totp")  # type: ignore[untyped-decorator]
+    async def disable_totp(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="request_email_verification")  # type: ignore[untyped-decorator]
+    async def request_email_verification(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="verify_email")  # type: ignore[untyped-decorator]
+    async def verify_email(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="request_password_reset")  # type: ignore[untyped-decorator]
+    async def request_password_reset(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @actormethod(name="reset_password")  # type: ignore[untyped-decorator]
+    async def reset_password(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
     @actormethod(name="get")  # type: ignore[untyped-decorator]
     async def get(self, query: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
@@ -150,12 +210,14 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         store: DocumentStore,
         keys: KeyClaims,
         policy: Policy,
+        sign_in: SignInFacts,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         super().__init__(ctx, actor_id)
         self._store = store
         self._keys = keys
         self._policy = policy
+        self._sign_in = sign_in
         self._clock = clock
         self._customer: CustomerState | None = None
         # The ETag of the stored document; None means "no document stored".
@@ -179,18 +241,24 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
     # -- commands ------------------------------------------------------------------------
 
     async def create(self, command: dict[str, Any]) -> dict[str, Any]:
-        payload = {**command, "customer_id": self.customer_id}
+        return await self._create(CreateCustomer, {**command, "customer_id": self.customer_id})
+
+    async def register(self, command: dict[str, Any]) -> dict[str, Any]:
+        profile = {**command.get("profile", {}), "customer_id": self.customer_id}
+        return await self._create(RegisterCustomer, {**command, "profile": profile})
+
+    async def _create(self, kind: type[C], payload: dict[str, Any]) -> dict[str, Any]:
         if self._loaded:
-            return await self._execute(CreateCustomer, payload, _profile)
+            return await self._execute(kind, payload, _profile)
         # A new id (server-generated) has nothing stored, so the read is skipped:
         # the commit is insert-only and refuses if that guess was wrong. Then
         # the document is loaded and the command decided again on what is stored.
         self._customer, self._etag = None, None
         self._loaded = self._etag_current = True
-        reply = await self._execute(CreateCustomer, payload, _profile)
+        reply = await self._execute(kind, payload, _profile)
         if reply["ok"] or reply["error"]["code"] != "conflict":
             return reply
-        return await self._execute(CreateCustomer, payload, _profile)
+        return await self._execute(kind, payload, _profile)
 
     async def update(self, command: dict[str, Any]) -> dict[str, Any]:
         return await self._execute(UpdateCustomer, command, _profile)
@@ -215,6 +283,75 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
 
     async def update_preferences(self, command: dict[str, Any]) -> dict[str, Any]:
         return await self._execute(UpdatePreferences, command, _preferences)
+
+    # -- sign-in: establish the facts from secrets, then decide as usual ----------------
+
+    async def login(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        if (failure := await self._ready()) is not None:
+            return failure
+        password_ok = await self._sign_in.password_matches(
+            self._customer, str(attempt.get("password", ""))
+        )
+        command = AttemptLogin(
+            email=str(attempt.get("email", "")),
+            password_ok=password_ok,
+            challenge_digest=str(attempt.get("challenge_digest", "")),
+        )
+        return await self._run(command, None)
+
+    async def complete_login(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        if (failure := await self._ready()) is not None:
+            return failure
+        command = CompleteLogin(
+            challenge_digest=str(attempt.get("challenge_digest", "")),
+            totp_step=self._totp_step(attempt.get("code")),
+            recovery_digest=attempt.get("recovery_digest"),
+        )
+        return await self._run(command, None)
+
+    async def start_totp(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(StartTotpEnrollment, command, _profile)
+
+    async def confirm_totp(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        if (failure := await self._ready()) is not None:
+            return failure
+        return await self._run(ConfirmTotp(self._totp_step(attempt.get("code"))), _profile)
+
+    async def disable_totp(self, attempt: dict[str, Any]) -> dict[str, Any]:
+        if (failure := await self._ready()) is not None:
+            return failure
+        command = DisableTotp(
+            totp_step=self._totp_step(attempt.get("code")),
+            recovery_digest=attempt.get("recovery_digest"),
+        )
+        return await self._run(command, None)
+
+    async def request_email_verification(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(RequestEmailVerification, command, _version)
+
+    async def verify_email(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(VerifyEmail, command, _profile)
+
+    async def request_password_reset(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(RequestPasswordReset, command, _version)
+
+    async def reset_password(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(ResetPassword, command, _version)
+
+    def _totp_step(self, code: object) -> int | None:
+        if self._customer is None or not isinstance(code, str):
+            return None
+        return self._sign_in.totp_step(self._customer, code, self._clock())
+
+    async def _ready(self) -> dict[str, Any] | None:
+        """Load for a write; a refusal if the store cannot be read."""
+        try:
+            if not (self._loaded and self._etag_current):
+                await self._load()
+        except StoreError as exc:
+            log.warning("loading the customer failed", error=str(exc))
+            return refused("unavailable", "the state store is unavailable")
+        return None
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -264,19 +401,28 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
             return refused(
                 "bad_command", f"not a valid {kind.__name__}: {exc.error_count()} errors"
             )
+        if (failure := await self._ready()) is not None:
+            return failure
+        return await self._run(command, view)
+
+    async def _run(self, command: Command, view: View | None) -> dict[str, Any]:
+        """Decide on what is loaded, claim, commit, then remember.
+
+        ``view`` says what the reply shows; None for sign-in steps, whose reply
+        is the outcome (the event type) of the decision.
+        """
         try:
-            if not (self._loaded and self._etag_current):
-                await self._load()
             before = self._customer
             after, event = decide(before, command, self._clock(), self._policy)
+        except AccountLocked as exc:
+            return refused(exc.code, exc.detail, retry_after=exc.retry_after_seconds)
         except InvalidFields as exc:
             errors = [{"field": e.field, "message": e.message, "code": e.code} for e in exc.errors]
             return refused(exc.code, exc.detail, errors)
         except DomainError as exc:
             return refused(exc.code, exc.detail)
-        except StoreError as exc:
-            log.warning("loading the customer failed", error=str(exc))
-            return refused("unavailable", "the state store is unavailable")
+        if view is None:
+            view = _outcome(event.type if event else "none")
         if event is None:
             # Nothing to commit: a no-op, or the retry of a request already done.
             return ok(**view(after, command), committed=False)
@@ -320,7 +466,7 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         # does not return it: reads go on from memory, the next write reloads.
         self._etag_current = False
         EVENTS_COMMITTED.labels(event.type).inc()
-        if event.type == CUSTOMER_CREATED:
+        if event.type in (CUSTOMER_CREATED, CUSTOMER_REGISTERED):
             CUSTOMERS_CREATED.inc()
         elif event.type == ADDRESS_CREATED:
             ADDRESSES_CREATED.inc()

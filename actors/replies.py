@@ -13,8 +13,10 @@ def ok(**fields: Any) -> dict[str, Any]:
     return {"ok": True, **fields}
 
 
-def refused(code: str, detail: str, errors: list[dict[str, str]] | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"code": code, "detail": detail}
+def refused(
+    code: str, detail: str, errors: list[dict[str, str]] | None = None, **extra: Any
+) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "detail": detail, **extra}
     if errors:
         error["errors"] = errors
     return {"ok": False, "error": error}

@@ -42,4 +42,4 @@ def new_recovery_codes() -> list[str]:
 
 
 def normalize_recovery_code(code: str) -> str:
-    return code.strip().lower().replace(" ", "")
+    return code.strip().lower().replace(" ", "").replace("-", "")

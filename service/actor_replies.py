@@ -36,6 +36,18 @@ _REFUSALS: dict[str, tuple[int, str, str]] = {
         "What this Idempotency-Key created no longer exists",
     ),
     "invalid": (422, "validation-failed", "The request is not valid"),
+    "invalid_credentials": (401, "invalid-credentials", "Email or password is wrong"),
+    "locked": (423, "locked", "Account temporarily locked"),
+    "account_disabled": (403, "account-disabled", "The account is disabled"),
+    "invalid_challenge": (401, "invalid-challenge", "The login challenge is not valid"),
+    "invalid_second_factor": (
+        422,
+        "invalid-second-factor",
+        "The code is wrong or was already used",
+    ),
+    "two_factor_state": (409, "two-factor-state", "Two-factor authentication is not in that state"),
+    "invalid_token": (400, "invalid-token", "The token is unknown, used or expired"),
+    "already_verified": (409, "already-verified", "The email is already verified"),
     "unavailable": (503, "unavailable", "Customer storage is unavailable"),
 }
 
@@ -49,7 +61,10 @@ def refusal_problem(error: dict[str, Any]) -> Problem:
     extra: dict[str, Any] = {}
     if errors := error.get("errors"):
         extra["errors"] = [{**e, "in": "body"} for e in errors]
-    return Problem(status, slug, title, error.get("detail"), **extra)
+    headers = None
+    if (retry_after := error.get("retry_after")) is not None:
+        headers = {"Retry-After": str(int(retry_after))}
+    return Problem(status, slug, title, error.get("detail"), headers=headers, **extra)
 
 
 async def call_customer(

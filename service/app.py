@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -20,14 +21,19 @@ from actors.document_store import DocumentStore
 from actors.invoker import ActorInvoker
 from actors.key_claims import KeyClaims
 from actors.serialization import PlainJSONSerializer
+from actors.sign_in import SignInFacts
 from actors.unique_key_actor import UniqueKey
 from domain.policy import Policy
 from observability.logging import get_logger
 from observability.tracing import configure_tracing
+from security.access_tokens import TokenIssuer
+from security.passwords import DecoyHash
 from service import problems
 from service.api import addresses, customers, events, health, metrics, preferences
-from service.dependencies import Resources
-from service.middleware import ObservabilityMiddleware
+from service.api import auth as auth_routes
+from service.auth import Authenticator
+from service.dependencies import AuthServices, Resources
+from service.middleware import ObservabilityMiddleware, SecurityHeadersMiddleware
 from service.settings import Settings, get_settings
 from service.sidecar import make_sidecar_session
 from service.sidecar_guard import SidecarOnlyGuard
@@ -60,8 +66,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_addresses=settings.max_addresses,
         )
 
+        # A decoy hash at the configured cost: unknown emails take as long as known ones.
+        decoy = await asyncio.to_thread(DecoyHash, settings.bcrypt_cost)
+        auth = AuthServices(
+            issuer=issuer,
+            totp_keys=settings.keyring("totp"),
+            notification_keys=settings.keyring("notification"),
+            decoy=decoy,
+            policy=policy,
+        )
+        sign_in = SignInFacts(auth.totp_keys, decoy)
+
         def customer_factory(ctx: ActorRuntimeContext, actor_id: ActorId) -> Customer:
-            return Customer(ctx, actor_id, store, keys, policy)
+            return Customer(ctx, actor_id, store, keys, policy, sign_in)
 
         def unique_key_factory(ctx: ActorRuntimeContext, actor_id: ActorId) -> UniqueKey:
             return UniqueKey(ctx, actor_id, claims, store)
@@ -87,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             actor_factory=unique_key_factory,
         )
         app.state.resources = Resources(
-            settings=settings, sidecar=sidecar, actors=invoker, database=database
+            settings=settings, sidecar=sidecar, actors=invoker, database=database, auth=auth
         )
         log.info(
             "customer-service ready",
@@ -101,6 +118,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sidecar.close()
             await database.close()
 
+    issuer = TokenIssuer(
+        secret=settings.signing_secret(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        lifetime=timedelta(minutes=settings.access_token_minutes),
+    )
     app = FastAPI(
         title="Customer Service",
         version=settings.service_version,
@@ -112,6 +135,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     actor_host = DaprActor(app)
     problems.install(app)
     app.include_router(health.router)
+    app.state.authenticator = Authenticator(
+        issuer=issuer,
+        app_api_token=settings.app_api_token.get_secret_value() if settings.app_api_token else None,
+    )
+    app.include_router(auth_routes.router)
     app.include_router(customers.router)
     app.include_router(addresses.router)
     app.include_router(preferences.router)
@@ -123,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         token=settings.app_api_token.get_secret_value() if settings.app_api_token else None,
     )
     app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
     if settings.tracing_enabled:
         configure_tracing(app, settings.service_version)
     return app

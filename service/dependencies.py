@@ -10,7 +10,20 @@ import asyncpg
 from fastapi import Depends, Request
 
 from actors.invoker import ActorInvoker
+from domain.policy import Policy
+from security.access_tokens import TokenIssuer
+from security.keyring import Keyring
+from security.passwords import DecoyHash
 from service.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AuthServices:
+    issuer: TokenIssuer
+    totp_keys: Keyring
+    notification_keys: Keyring
+    decoy: DecoyHash
+    policy: Policy
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -19,6 +32,7 @@ class Resources:
     sidecar: aiohttp.ClientSession
     actors: ActorInvoker
     database: asyncpg.Pool
+    auth: AuthServices
 
 
 async def _resources(request: Request) -> Resources:

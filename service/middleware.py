@@ -64,3 +64,39 @@ class ObservabilityMiddleware:
                     **({"customer_id": str(customer_id)} if customer_id else {}),
                 )
             request_traceparent.reset(token)
+
+
+# The seed's security headers, on every response (errors and docs included).
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-xss-protection", b"1; mode=block"),
+    (b"content-security-policy", b"default-src 'self'"),
+    (b"strict-transport-security", b"max-age=31536000"),
+    # Answers about customers are personal data: no shared cache may keep them.
+    (b"cache-control", b"no-store"),
+)
+_DOCS = ("/api/v1/customers/docs", "/api/v1/customers/openapi.json")
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # The docs page loads its script from a CDN, which default-src 'self' forbids.
+        headers: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS
+        if scope["path"] in _DOCS:
+            headers = tuple(h for h in SECURITY_HEADERS if h[0] != b"content-security-policy")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in headers if n not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

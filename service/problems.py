@@ -23,13 +23,20 @@ class Problem(Exception):
     """Raise from a route to answer with a problem document."""
 
     def __init__(
-        self, status: int, slug: str, title: str, detail: str | None = None, **extra: Any
+        self,
+        status: int,
+        slug: str,
+        title: str,
+        detail: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(title)
         self.status = status
         self.slug = slug
         self.title = title
         self.detail = detail
+        self.headers = headers
         self.extra = extra
 
 
@@ -77,7 +84,11 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(request, exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
+        response = problem_response(
+            request, exc.status, exc.slug, exc.title, exc.detail, **exc.extra
+        )
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,10 +13,19 @@ from typing import Annotated, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from domain.commands import CreateCustomer
 from domain.model import PREFERENCE_DEFAULTS, AddressType, CustomerStatus, CustomerType, Gender
+from security.passwords import policy_violation
 
 _OLDEST_BIRTH_YEAR = 1900
 
@@ -264,6 +273,8 @@ class CustomerOut(BaseModel):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    last_login_at: datetime | None
+    two_factor_enabled: bool
     version: int
 
 
@@ -339,3 +350,134 @@ class HealthReply(BaseModel):
     status: str
     service: str
     checks: dict[str, DependencyHealth]
+
+
+# -- sign-in ------------------------------------------------------------------------------
+
+
+def _password_policy(value: SecretStr) -> SecretStr:
+    if (reason := policy_violation(value.get_secret_value())) is not None:
+        raise ValueError(reason)
+    return value
+
+
+Password = Annotated[SecretStr, AfterValidator(_password_policy)]
+OtpCode = Annotated[str, Field(pattern=r"^\d{6}$")]
+RecoveryCode = Annotated[str, Field(min_length=8, max_length=32)]
+OneTimeToken = Annotated[SecretStr, Field(min_length=10, max_length=200)]
+
+
+class RegisterRequest(BaseModel):
+    """A customer signing up: a password, and the profile fields a customer sets."""
+
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={"examples": [{**CREATE_EXAMPLE, "password": "correct horse battery"}]},
+    )
+
+    email: Email
+    password: Password
+    first_name: Name | None = None
+    last_name: Name | None = None
+    phone: Phone | None = None
+    date_of_birth: BirthDate | None = None
+    gender: Gender | None = None
+    customer_type: CustomerType = CustomerType.INDIVIDUAL
+    registration_source: Short | None = None
+
+    def to_profile(self, customer_id: str) -> CreateCustomer:
+        dob = self.date_of_birth
+        return CreateCustomer(
+            customer_id=customer_id,
+            email=self.email,
+            first_name=self.first_name,
+            last_name=self.last_name,
+            phone=self.phone,
+            date_of_birth=dob.date() if isinstance(dob, datetime) else dob,
+            gender=self.gender,
+            customer_type=self.customer_type,
+            status=CustomerStatus.PENDING_VERIFICATION,
+            registration_source=self.registration_source,
+        )
+
+
+class LoginRequest(BaseModel):
+    model_config = _STRICT
+
+    email: Annotated[str, Field(min_length=3, max_length=255)]
+    # Not the policy: a login must not tell which passwords could exist.
+    password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+
+
+class SecondFactorRequest(BaseModel):
+    """A TOTP code, or one of the recovery codes (exactly one of them)."""
+
+    model_config = _STRICT
+
+    code: OtpCode | None = None
+    recovery_code: RecoveryCode | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecondFactorRequest:
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("send either code or recovery_code")
+        return self
+
+
+class LoginChallengeRequest(SecondFactorRequest):
+    challenge: OneTimeToken
+
+
+class TotpCodeRequest(BaseModel):
+    model_config = _STRICT
+
+    code: OtpCode
+
+
+class TokenRequest(BaseModel):
+    model_config = _STRICT
+
+    token: OneTimeToken
+
+
+class PasswordResetRequest(BaseModel):
+    model_config = _STRICT
+
+    email: Annotated[str, Field(min_length=3, max_length=255)]
+
+
+class PasswordResetConfirm(BaseModel):
+    model_config = _STRICT
+
+    token: OneTimeToken
+    new_password: Password
+
+
+class AccessTokenReply(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"  # noqa: S105 - the scheme, not a secret
+    expires_in: int
+    customer_id: str
+
+
+class SecondFactorRequired(BaseModel):
+    second_factor_required: bool = True
+    challenge: str
+    expires_in: int
+
+
+class TotpEnrollmentReply(BaseModel):
+    """Shown once: the secret never leaves the service again."""
+
+    secret: str
+    otpauth_uri: str
+    recovery_codes: list[str]
+
+
+class TwoFactorReply(BaseModel):
+    two_factor_enabled: bool
+    version: int
+
+
+class Accepted(BaseModel):
+    status: str = "accepted"

@@ -8,7 +8,9 @@ still accepted so that the seed's deployment files keep working; each says why.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import base64
+import secrets
+from functools import cache, lru_cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -22,6 +24,8 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from security.keyring import Keyring, KeyringError
 
 ENV_PREFIX = "CUSTOMER_"
 
@@ -109,7 +113,15 @@ class Settings(BaseSettings):
 
     # --- Security -----------------------------------------------------------------
     jwt_secret: SecretStr | None = Field(default=None, validate_default=True)
-    bcrypt_cost: int = Field(default=12, ge=10, le=15)
+    bcrypt_cost: int = Field(default=12, ge=4, le=15)
+    jwt_issuer: str = "customer-service"
+    jwt_audience: str = "shop"
+    access_token_minutes: int = Field(default=15, ge=1, le=1440)
+    totp_issuer: str = "Shop"
+    # AES-256 keyrings, "id:base64key,..." newest first: one seals TOTP secrets
+    # at rest, the other seals tokens for the notification service.
+    totp_keys: SecretStr | None = Field(default=None, validate_default=True)
+    notification_keys: SecretStr | None = Field(default=None, validate_default=True)
 
     # --- Observability ------------------------------------------------------------
     log_level: LogLevel = "info"
@@ -154,6 +166,20 @@ class Settings(BaseSettings):
     def development(self) -> bool:
         return self.environment == "development"
 
+    # In development a missing secret is replaced by a random one that lives as
+    # long as the process (production refuses to start without it, see above).
+
+    def signing_secret(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return _ephemeral("jwt")
+
+    def keyring(self, which: Literal["totp", "notification"]) -> Keyring:
+        configured = self.totp_keys if which == "totp" else self.notification_keys
+        if configured is not None:
+            return Keyring.parse(configured.get_secret_value())
+        return Keyring({f"dev-{which}": base64.b64decode(_ephemeral(which))})
+
     @field_validator("default_group")
     @classmethod
     def _default_group_is_known(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -187,6 +213,26 @@ class Settings(BaseSettings):
             raise ValueError(f"shorter than {MIN_JWT_SECRET_BYTES} bytes")
         return value
 
+    @field_validator("bcrypt_cost")
+    @classmethod
+    def _bcrypt_cost(cls, value: int, info: ValidationInfo) -> int:
+        # Low costs keep tests fast; production keeps bcrypt's strength.
+        if value < 10 and not _in_development(info):
+            raise ValueError("must be at least 10 outside development")
+        return value
+
+    @field_validator("totp_keys", "notification_keys")
+    @classmethod
+    def _keyring(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        _required_outside_development(value, info)
+        if value is None:
+            return None
+        try:
+            Keyring.parse(value.get_secret_value())
+        except KeyringError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @field_validator("app_api_token")
     @classmethod
     def _app_api_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
@@ -196,6 +242,11 @@ class Settings(BaseSettings):
             ": without it anyone who reaches the app's port can call its actors directly",
         )
         return value
+
+
+@cache
+def _ephemeral(purpose: str) -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def _variable(field: str) -> str:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Response, status
 from actors.codec import encode
 from domain.commands import AddAddress, RemoveAddress, SetDefaultAddress, UpdateAddress
 from service.actor_replies import call_customer, tag_version
+from service.auth import OwnerOrAdmin
 from service.dependencies import Actors
 from service.preconditions import IdempotencyKey, IfMatch, address_id_for
 from service.problems import Problem
@@ -21,7 +22,11 @@ from service.schemas import (
     SetDefaultRequest,
 )
 
-router = APIRouter(prefix="/api/v1/customers/{customer_id}/addresses", tags=["addresses"])
+router = APIRouter(
+    prefix="/api/v1/customers/{customer_id}/addresses",
+    tags=["addresses"],
+    dependencies=[OwnerOrAdmin],
+)
 
 
 def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:

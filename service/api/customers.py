@@ -13,6 +13,7 @@ from actors.key_claims import KeyClaims
 from domain.commands import DeleteCustomer, RestoreCustomer, UpdateCustomer, request_fingerprint
 from domain.unique_keys import legacy_id_key
 from service.actor_replies import call_customer, tag_version
+from service.auth import AdminOnly, Owner, OwnerOrAdmin
 from service.dependencies import Actors
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
@@ -27,7 +28,9 @@ def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:
     return {"customer": customer}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerReply)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model=CustomerReply, dependencies=[AdminOnly]
+)
 async def create_customer(
     body: CustomerCreate, actors: Actors, response: Response, idempotency_key: IdempotencyKey = None
 ) -> Any:
@@ -43,7 +46,7 @@ async def create_customer(
     return _present(response, reply)
 
 
-@router.get("/by-legacy-id/{legacy_id}", response_model=CustomerReply)
+@router.get("/by-legacy-id/{legacy_id}", response_model=CustomerReply, dependencies=[AdminOnly])
 async def get_customer_by_legacy_id(
     legacy_id: Annotated[LegacyId, Path()], actors: Actors, response: Response
 ) -> Any:
@@ -61,7 +64,7 @@ async def get_customer_by_legacy_id(
     return _present(response, reply)
 
 
-@router.get("/{customer_id}", response_model=CustomerReply)
+@router.get("/{customer_id}", response_model=CustomerReply, dependencies=[OwnerOrAdmin])
 async def get_customer(
     customer_id: uuid.UUID,
     actors: Actors,
@@ -72,6 +75,10 @@ async def get_customer(
     return _present(response, await call_customer(actors, str(customer_id), "get", query))
 
 
+# What only an admin (or another service) may change about a customer.
+ADMIN_FIELDS = frozenset({"status", "customer_group_id", "legacy_id", "metadata"})
+
+
 @router.patch("/{customer_id}", response_model=CustomerReply)
 async def update_customer(
     customer_id: uuid.UUID,
@@ -79,13 +86,21 @@ async def update_customer(
     actors: Actors,
     response: Response,
     if_match: IfMatch,
+    caller: Owner,
 ) -> Any:
-    command = UpdateCustomer(changes=body.to_changes(), if_match=if_match)
+    changes = body.to_changes()
+    if not caller.privileged and (reserved := sorted(changes.keys() & ADMIN_FIELDS)):
+        raise Problem(
+            403, "forbidden", "Not allowed", "only an admin may change: " + ", ".join(reserved)
+        )
+    command = UpdateCustomer(changes=changes, if_match=if_match)
     reply = await call_customer(actors, str(customer_id), "update", encode(command))
     return _present(response, reply)
 
 
-@router.delete("/{customer_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{customer_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[OwnerOrAdmin]
+)
 async def delete_customer(
     customer_id: uuid.UUID, actors: Actors, response: Response, if_match: IfMatch
 ) -> None:
@@ -95,7 +110,7 @@ async def delete_customer(
     tag_version(response, reply["version"])
 
 
-@router.post("/{customer_id}/restore", response_model=CustomerReply)
+@router.post("/{customer_id}/restore", response_model=CustomerReply, dependencies=[OwnerOrAdmin])
 async def restore_customer(
     customer_id: uuid.UUID, actors: Actors, response: Response, if_match: IfMatch
 ) -> Any:

@@ -10,11 +10,16 @@ from fastapi import APIRouter, Response
 from actors.codec import encode
 from domain.commands import UpdatePreferences
 from service.actor_replies import call_customer, tag_version
+from service.auth import OwnerOrAdmin
 from service.dependencies import Actors
 from service.preconditions import IfMatch
 from service.schemas import PreferencesReply, PreferencesUpdate
 
-router = APIRouter(prefix="/api/v1/customers/{customer_id}/preferences", tags=["preferences"])
+router = APIRouter(
+    prefix="/api/v1/customers/{customer_id}/preferences",
+    tags=["preferences"],
+    dependencies=[OwnerOrAdmin],
+)
 
 
 def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:

@@ -8,11 +8,13 @@ that already run instead (see devstack.stack.start_infrastructure).
 from __future__ import annotations
 
 import asyncio
+import base64
 import secrets
 import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ from devstack.stack import (
     start_app,
     start_infrastructure,
 )
+from security.access_tokens import TokenIssuer
+from security.keyring import Keyring
 from service.schemas import CREATE_EXAMPLE
 
 # Secrets the running service is given; test_observability checks that no log
@@ -38,6 +42,21 @@ DATABASE_PASSWORD = "pg-" + secrets.token_hex(12)
 # As in production: the sidecar's API and the app's actor routes both need a token.
 APP_API_TOKEN = "app-" + secrets.token_hex(16)
 DAPR_API_TOKEN = "dapr-" + secrets.token_hex(16)
+TOTP_KEY = secrets.token_bytes(32)
+NOTIFICATION_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
+NOTIFICATION_KEYS = Keyring.parse(f"n1:{NOTIFICATION_KEY}")
+ISSUER = TokenIssuer(
+    secret=JWT_SECRET, issuer="customer-service", audience="shop", lifetime=timedelta(minutes=15)
+)
+
+
+def admin_token() -> str:
+    return ISSUER.issue("ops@example.com", ["admin"], datetime.now(UTC))
+
+
+def customer_token(customer_id: str) -> str:
+    return ISSUER.issue(customer_id, ["customer"], datetime.now(UTC))
+
 
 SEED_CUSTOMER = CREATE_EXAMPLE
 
@@ -70,6 +89,10 @@ def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
     env = {
         **customer_service_env(infra),
         "CUSTOMER_JWT_SECRET": JWT_SECRET,
+        "CUSTOMER_TOTP_KEYS": "t1:" + base64.b64encode(TOTP_KEY).decode(),
+        "CUSTOMER_NOTIFICATION_KEYS": f"n1:{NOTIFICATION_KEY}",
+        # Fast hashes for the suite (development only; production needs >= 10).
+        "CUSTOMER_BCRYPT_COST": "4",
         "CUSTOMER_DATABASE_DSN": dsn,
     }
     app = start_app(
@@ -138,6 +161,17 @@ def event_sink(
 
 @pytest.fixture
 async def api(customer_service: App) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with an admin's access token, as the back office would call."""
+    headers = {"authorization": f"Bearer {admin_token()}"}
+    async with httpx.AsyncClient(
+        base_url=customer_service.app_url, timeout=30, headers=headers
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def anonymous(customer_service: App) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with no credentials, as a shopper's browser before signing in."""
     async with httpx.AsyncClient(base_url=customer_service.app_url, timeout=30) as client:
         yield client
 
