@@ -15,6 +15,7 @@ COPY pyproject.toml README.md ./
 COPY domain ./domain
 COPY actors ./actors
 COPY service ./service
+COPY security ./security
 COPY observability ./observability
 # Runtime dependencies only (no [dev]); bytecode compiled now because the
 # root filesystem is read-only at run time.

@@ -9,15 +9,19 @@ started, in reverse order.
 from __future__ import annotations
 
 import argparse
+import base64
+import json
 import secrets
 import signal
 import sys
 import threading
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from devstack.processes import Process, StartupError, port_in_use
 from devstack.services import DAPR_BIN, Placement, Postgres, Redis, Scheduler
 from devstack.stack import PROJECT_ROOT
+from security.access_tokens import TokenIssuer
 
 DATA = PROJECT_ROOT / "data"
 LOGS = DATA / "logs"
@@ -57,6 +61,33 @@ def _check_ports_free() -> None:
         )
 
 
+def _dev_secrets() -> dict[str, str]:
+    """Signing and sealing keys for the local run, kept in ./data so that
+    sealed 2FA secrets still open after a restart."""
+    path = DATA / "dev-secrets.json"
+    if path.exists():
+        stored: dict[str, str] = json.loads(path.read_text())
+        return stored
+
+    def key() -> str:
+        return base64.b64encode(secrets.token_bytes(32)).decode()
+
+    created = {
+        "CUSTOMER_JWT_SECRET": secrets.token_urlsafe(48),
+        "CUSTOMER_TOTP_KEYS": f"dev1:{key()}",
+        "CUSTOMER_NOTIFICATION_KEYS": f"dev1:{key()}",
+    }
+    DATA.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(created))
+    path.chmod(0o600)
+    return created
+
+
+def _admin_token(jwt_secret: str) -> str:
+    issuer = TokenIssuer(jwt_secret, "customer-service", "shop", timedelta(hours=12))
+    return issuer.issue("developer", ["admin"], datetime.now(UTC))
+
+
 def run() -> int:
     _check_ports_free()
     started: list[Process] = []
@@ -67,6 +98,7 @@ def run() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
+    dev_secrets = _dev_secrets()
     try:
         started.append(Postgres(DATA / "postgres", POSTGRES_PORT, LOGS).start())
         started.append(Redis(DATA / "redis", REDIS_PORT, LOGS).start())
@@ -83,6 +115,7 @@ def run() -> int:
                 # daprd presents it on calls to the app; the app requires it on its
                 # actor routes. A new one each run: nobody else needs to know it.
                 "APP_API_TOKEN": secrets.token_urlsafe(32),
+                **dev_secrets,
             },
             cwd=PROJECT_ROOT,
             log_to_console=True,
@@ -90,7 +123,9 @@ def run() -> int:
         started.append(dapr)
         print(
             "devstack: customer-service on http://localhost:8003 "
-            "(health: /api/v1/customers/health); Ctrl-C stops everything",
+            "(health: /api/v1/customers/health); Ctrl-C stops everything\n"
+            "devstack: an admin access token for 12 h (Authorization: Bearer ...):\n"
+            f"{_admin_token(dev_secrets['CUSTOMER_JWT_SECRET'])}",
             flush=True,
         )
         while not stop.wait(0.5):

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from service.settings import ConfigurationError, load_settings
 
 STRONG_SECRET = "k" * 40
 REAL_DSN = "postgresql://svc:vault-issued-credential@db:5432/customer_db"
+KEYRING = (
+    "k2:" + base64.b64encode(b"2" * 32).decode() + ",k1:" + base64.b64encode(b"1" * 32).decode()
+)
+
+
+def production_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOMER_JWT_SECRET", STRONG_SECRET)
+    monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
+    monkeypatch.setenv("APP_API_TOKEN", "t" * 32)
+    monkeypatch.setenv("CUSTOMER_TOTP_KEYS", KEYRING)
+    monkeypatch.setenv("CUSTOMER_NOTIFICATION_KEYS", KEYRING)
 
 
 @pytest.fixture(autouse=True)
@@ -33,11 +46,9 @@ def test_development_needs_no_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_production_with_real_secrets_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CUSTOMER_JWT_SECRET", STRONG_SECRET)
-    monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
+    production_secrets(monkeypatch)
     monkeypatch.setenv("CUSTOMER_LOG_LEVEL", "WARNING")
     monkeypatch.setenv("DAPR_HTTP_PORT", "3600")
-    monkeypatch.setenv("APP_API_TOKEN", "t" * 32)
 
     settings = load_settings()
 
@@ -45,6 +56,41 @@ def test_production_with_real_secrets_loads(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.log_level == "warning"
     assert settings.sidecar_url == "http://127.0.0.1:3600"
     assert settings.bcrypt_cost == 12
+    assert settings.signing_secret() == STRONG_SECRET
+    assert settings.keyring("totp").current == "k2"  # the first key seals
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "reason"),
+    [
+        ("CUSTOMER_TOTP_KEYS", None, "required outside development"),
+        ("CUSTOMER_NOTIFICATION_KEYS", None, "required outside development"),
+        ("CUSTOMER_TOTP_KEYS", "k1:" + base64.b64encode(b"short").decode(), "must be 32 bytes"),
+        ("CUSTOMER_NOTIFICATION_KEYS", "no-colon", "id:base64"),
+        ("CUSTOMER_BCRYPT_COST", "4", "at least 10 outside development"),
+    ],
+)
+def test_production_refuses_missing_or_weak_sign_in_secrets(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str | None, reason: str
+) -> None:
+    production_secrets(monkeypatch)
+    if value is None:
+        monkeypatch.delenv(variable)
+    else:
+        monkeypatch.setenv(variable, value)
+
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+
+    assert variable in str(refused.value)
+    assert reason in str(refused.value)
+
+
+def test_development_signs_with_secrets_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUSTOMER_ENVIRONMENT", "development")
+    settings = load_settings()
+    assert len(settings.signing_secret()) >= 32
+    assert settings.keyring("totp").current == "dev-totp"
 
 
 @pytest.mark.parametrize(
@@ -96,8 +142,8 @@ def test_every_bad_variable_is_named_at_once_without_its_value(
 def test_production_refuses_to_leave_the_actor_routes_open(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("CUSTOMER_JWT_SECRET", STRONG_SECRET)
-    monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
+    production_secrets(monkeypatch)
+    monkeypatch.delenv("APP_API_TOKEN")
 
     with pytest.raises(ConfigurationError) as refused:
         load_settings()
