@@ -1,7 +1,7 @@
 # The commands people expect. Every target first installs what is missing.
 PY := .venv/bin/python
 
-.PHONY: setup run test test-unit lint format bench dapr clean
+.PHONY: setup run test test-unit lint format bench migrate dapr clean
 
 setup:  ## Install Debian packages, the virtualenv and the Dapr runtime (idempotent)
 	@scripts/setup.sh
@@ -26,6 +26,9 @@ format: setup
 
 bench: setup  ## Latency and throughput of the write and read paths (see README)
 	$(PY) -m bench $(BENCH_ARGS)
+
+migrate: setup  ## Apply the read model's SQL migrations to CUSTOMER_DATABASE_DSN (default: make run's)
+	$(PY) -m readmodel.migrate
 
 clean:  ## Remove local data (./data) and Dapr CLI logs; keeps .venv and ~/.dapr
 	rm -rf data .dapr

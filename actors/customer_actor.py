@@ -34,6 +34,7 @@ from domain.commands import (
     CreateCustomer,
     DeleteCustomer,
     DisableTotp,
+    RecordOrder,
     RegisterCustomer,
     RemoveAddress,
     RequestEmailVerification,
@@ -187,6 +188,10 @@ class CustomerActorInterface(ActorInterface):  # type: ignore[misc]
     async def reset_password(self, command: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    @actormethod(name="record_order")  # type: ignore[untyped-decorator]
+    async def record_order(self, command: dict[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
     @actormethod(name="get")  # type: ignore[untyped-decorator]
     async def get(self, query: dict[str, Any] | None) -> dict[str, Any]:
         raise NotImplementedError
@@ -283,6 +288,9 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
 
     async def update_preferences(self, command: dict[str, Any]) -> dict[str, Any]:
         return await self._execute(UpdatePreferences, command, _preferences)
+
+    async def record_order(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self._execute(RecordOrder, command, _version)
 
     # -- sign-in: establish the facts from secrets, then decide as usual ----------------
 

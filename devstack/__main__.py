@@ -21,6 +21,7 @@ from types import FrameType
 from devstack.processes import Process, StartupError, port_in_use
 from devstack.services import DAPR_BIN, Placement, Postgres, Redis, Scheduler
 from devstack.stack import PROJECT_ROOT
+from readmodel.migrate import DEVELOPMENT_DSN, apply_migrations
 from security.access_tokens import TokenIssuer
 
 DATA = PROJECT_ROOT / "data"
@@ -101,6 +102,8 @@ def run() -> int:
     dev_secrets = _dev_secrets()
     try:
         started.append(Postgres(DATA / "postgres", POSTGRES_PORT, LOGS).start())
+        applied = apply_migrations(DEVELOPMENT_DSN)
+        print(f"devstack: read model migrations applied: {len(applied)}", flush=True)
         started.append(Redis(DATA / "redis", REDIS_PORT, LOGS).start())
         started.append(PLACEMENT.start())
         started.append(SCHEDULER.start())

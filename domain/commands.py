@@ -12,7 +12,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from domain.model import AddressType, CustomerStatus, CustomerType, Gender
@@ -162,6 +163,15 @@ class ResetPassword:
     password_hash: str
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class RecordOrder:
+    """An order the order service placed for this customer (its event, parsed)."""
+
+    order_id: str
+    total: Decimal
+    placed_at: datetime
+
+
 Command = (
     CreateCustomer
     | UpdateCustomer
@@ -182,6 +192,7 @@ Command = (
     | VerifyEmail
     | RequestPasswordReset
     | ResetPassword
+    | RecordOrder
 )
 
 

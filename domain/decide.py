@@ -37,6 +37,7 @@ from domain.commands import (
     CreateCustomer,
     DeleteCustomer,
     DisableTotp,
+    RecordOrder,
     RegisterCustomer,
     RemoveAddress,
     RequestEmailVerification,
@@ -51,6 +52,7 @@ from domain.commands import (
     VerifyEmail,
 )
 from domain.model import Customer
+from domain.orders import decide_record_order
 from domain.policy import Policy
 from domain.preferences import decide_update_preferences
 from domain.profile import decide_create, decide_delete, decide_restore, decide_update
@@ -76,6 +78,7 @@ _DECISIONS: dict[type[Any], Callable[[Customer | None, Any, datetime, Policy], D
     VerifyEmail: decide_verify_email,
     RequestPasswordReset: decide_request_password_reset,
     ResetPassword: decide_reset_password,
+    RecordOrder: decide_record_order,
 }
 
 

@@ -23,6 +23,7 @@ ADDRESS_UPDATED = "customer.address.updated"
 ADDRESS_DELETED = "customer.address.deleted"
 ADDRESS_DEFAULT_CHANGED = "customer.address.default_changed"
 PREFERENCES_UPDATED = "customer.preferences.updated"
+ORDER_RECORDED = "customer.order_recorded"
 # Authentication. No event carries a password, a hash, a TOTP secret or a token.
 CUSTOMER_REGISTERED = "customer.registered"
 LOGGED_IN = "customer.logged_in"
@@ -47,6 +48,7 @@ EVENT_TYPES = (
     ADDRESS_DELETED,
     ADDRESS_DEFAULT_CHANGED,
     PREFERENCES_UPDATED,
+    ORDER_RECORDED,
     CUSTOMER_REGISTERED,
     LOGGED_IN,
     LOGIN_FAILED,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from domain.credentials import Credentials
@@ -215,6 +216,37 @@ class IdempotencyRecord:
         return cls(doc["key"], doc["fingerprint"], doc["address_id"], at)
 
 
+RECENT_ORDER_IDS_KEPT = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrderStats:
+    """What the order service's events taught us, for segments and support."""
+
+    total_orders: int = 0
+    total_spent: Decimal = Decimal("0")
+    last_order_at: datetime | None = None
+    # Orders already counted (newest last), so a redelivered event counts once.
+    recorded_order_ids: tuple[str, ...] = ()
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "total_orders": self.total_orders,
+            "total_spent": str(self.total_spent),
+            "last_order_at": timestamp(self.last_order_at) if self.last_order_at else None,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any] | None, recorded: list[str]) -> OrderStats:
+        doc = doc or {}
+        return cls(
+            total_orders=int(doc.get("total_orders", 0)),
+            total_spent=Decimal(str(doc.get("total_spent", "0"))),
+            last_order_at=_parse_time(doc.get("last_order_at")),
+            recorded_order_ids=tuple(recorded),
+        )
+
+
 # The profile: fields a client sets directly (create and update).
 PROFILE_FIELDS = (
     "email",
@@ -263,6 +295,7 @@ class Customer:
     create_fingerprint: str | None = None
     idempotency: tuple[IdempotencyRecord, ...] = ()
     credentials: Credentials = dataclasses.field(default_factory=Credentials)
+    orders: OrderStats = dataclasses.field(default_factory=OrderStats)
 
     @property
     def deleted(self) -> bool:
@@ -332,6 +365,7 @@ class Customer:
             **self.profile(),
             "addresses": [address.to_document() for address in self.addresses],
             "preferences": self.current_preferences().to_document(),
+            "orders": self.orders.to_document(),
         }
 
     def to_document(self) -> dict[str, Any]:
@@ -342,6 +376,7 @@ class Customer:
                 "create_fingerprint": self.create_fingerprint,
                 "idempotency": [record.to_document() for record in self.idempotency],
                 "credentials": self.current_credentials().to_document(),
+                "recorded_order_ids": list(self.orders.recorded_order_ids),
             },
         }
 
@@ -377,6 +412,9 @@ class Customer:
             last_login_at=_parse_time(doc.get("last_login_at")),
             create_fingerprint=internal.get("create_fingerprint"),
             credentials=Credentials.from_document(internal.get("credentials")),
+            orders=OrderStats.from_document(
+                doc.get("orders"), internal.get("recorded_order_ids") or []
+            ),
             idempotency=tuple(
                 IdempotencyRecord.from_document(r) for r in internal.get("idempotency") or ()
             ),

@@ -87,3 +87,26 @@ OUTBOX_LAG = Histogram(
     buckets=_LAG_BUCKETS,
     registry=REGISTRY,
 )
+PROJECTION_LAG = Histogram(
+    "customer_projection_lag_seconds",
+    "From an event's occurred_at (its commit) to its projection in the read model.",
+    buckets=_LAG_BUCKETS,
+    registry=REGISTRY,
+)
+PROJECTED = Counter(
+    "customer_projection_events",
+    "Customer events offered to the read model, by outcome (applied, stale).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "customer_dead_letters",
+    "Events sent to the dead-letter topic because they cannot be applied, by topic.",
+    ["topic"],
+    registry=REGISTRY,
+)
+SEGMENTS_ASSIGNED = Counter(
+    "customer_segments_assigned",
+    "Customers added to a segment.",
+    registry=REGISTRY,
+)

@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     state_store: str = "customer-store"
     pubsub: str = "customer-pubsub"
     events_topic: str = "customer-events"
+    # Events the projector cannot apply go here (and are counted), never blocking.
+    dead_letter_topic: str = "customer-events-deadletter"
+    # The order service's events, for order statistics (see README: payload).
+    order_pubsub: str = "customer-pubsub"
+    order_events_topic: str = "order-events"
     actor_idle_timeout_seconds: int = Field(default=3600, ge=1)
 
     @property

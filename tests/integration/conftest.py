@@ -31,6 +31,7 @@ from devstack.stack import (
     start_app,
     start_infrastructure,
 )
+from readmodel.migrate import apply_migrations
 from security.access_tokens import TokenIssuer
 from security.keyring import Keyring
 from service.schemas import CREATE_EXAMPLE
@@ -85,6 +86,7 @@ def infra(stack_root: Path) -> Iterator[Infrastructure]:
 
 @pytest.fixture(scope="session")
 def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
+    apply_migrations(infra.postgres_dsn)
     dsn = infra.postgres_dsn.replace("postgres@", f"postgres:{DATABASE_PASSWORD}@", 1)
     env = {
         **customer_service_env(infra),

@@ -1,0 +1,53 @@
+"""Publishing CloudEvents through the sidecar, for what is not a state change
+of a customer (those go out through the outbox): segment membership changes
+and dead letters."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from actors.sidecar_http import TRANSPORT_FAILURES
+from domain.model import timestamp
+
+_CLOUDEVENT = {"content-type": "application/cloudevents+json"}
+
+
+class PublishFailed(Exception):
+    pass
+
+
+async def publish(
+    sidecar: aiohttp.ClientSession,
+    pubsub: str,
+    topic: str,
+    event_type: str,
+    subject: str,
+    data: dict[str, Any],
+) -> None:
+    envelope = {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "customer-service",
+        "type": event_type,
+        "subject": subject,
+        "partitionkey": subject,
+        "time": timestamp(datetime.now(UTC)),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
+    body = json.dumps(envelope, separators=(",", ":")).encode()
+    try:
+        async with sidecar.post(
+            f"/v1.0/publish/{pubsub}/{topic}", data=body, headers=_CLOUDEVENT
+        ) as response:
+            status = response.status
+            await response.read()
+    except TRANSPORT_FAILURES as exc:
+        raise PublishFailed(type(exc).__name__) from exc
+    if status not in (200, 204):
+        raise PublishFailed(f"publish answered {status}")
