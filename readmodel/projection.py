@@ -21,7 +21,6 @@ from domain.model import PREFERENCE_DEFAULTS
 from domain.segments import Rule, Segment, memberships
 from domain.unique_keys import normalize_email
 
-
 # A connection of its own or one lent by a pool.
 Connection = asyncpg.Connection | PoolConnectionProxy
 

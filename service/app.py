@@ -29,11 +29,12 @@ from observability.tracing import configure_tracing
 from security.access_tokens import TokenIssuer
 from security.passwords import DecoyHash
 from service import problems
-from service.api import addresses, customers, events, health, metrics, preferences
+from service.api import addresses, customers, events, health, metrics, preferences, segments
 from service.api import auth as auth_routes
 from service.auth import Authenticator
 from service.dependencies import AuthServices, Resources
 from service.middleware import ObservabilityMiddleware, SecurityHeadersMiddleware
+from service.segment_jobs import SegmentJobs
 from service.settings import Settings, get_settings
 from service.sidecar import make_sidecar_session
 from service.sidecar_guard import SidecarOnlyGuard
@@ -41,6 +42,20 @@ from service.sidecar_guard import SidecarOnlyGuard
 log = get_logger(__name__)
 
 CUSTOMER_KEY_PREFIX = "customer"
+
+
+async def _record_groups(database: asyncpg.Pool, settings: Settings) -> None:
+    """Write the configured groups to the read model (a list for reports and joins)."""
+    groups = list(settings.groups)
+    try:
+        async with database.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM customer_groups WHERE NOT (id = ANY($1))", groups)
+            await conn.executemany(
+                "INSERT INTO customer_groups (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+                [(group,) for group in groups],
+            )
+    except (OSError, asyncpg.PostgresError) as exc:
+        log.warning("could not record the customer groups", error=type(exc).__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -106,6 +121,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.resources = Resources(
             settings=settings, sidecar=sidecar, actors=invoker, database=database, auth=auth
         )
+        app.state.segment_jobs = SegmentJobs(database, sidecar, settings)
+        await _record_groups(database, settings)
+        await app.state.segment_jobs.resume()
         log.info(
             "customer-service ready",
             environment=settings.environment,
@@ -115,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.segment_jobs.close()
             await sidecar.close()
             await database.close()
 
@@ -143,6 +162,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(customers.router)
     app.include_router(addresses.router)
     app.include_router(preferences.router)
+    app.include_router(segments.router)
     app.include_router(events.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)

@@ -481,3 +481,104 @@ class TwoFactorReply(BaseModel):
 
 class Accepted(BaseModel):
     status: str = "accepted"
+
+
+# -- read model ---------------------------------------------------------------------------
+
+
+class CustomerSummary(BaseModel):
+    """A customer as the read model lists it (about a second behind the actor)."""
+
+    id: str
+    version: int
+    email: str
+    first_name: str | None
+    last_name: str | None
+    phone: str | None
+    status: CustomerStatus
+    customer_type: CustomerType
+    customer_group_id: str | None
+    legacy_id: str | None
+    email_verified: bool
+    registration_source: str | None
+    total_orders: int
+    total_spent: str
+    last_order_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+    score: int | None = None
+
+
+class CustomerPage(BaseModel):
+    customers: list[CustomerSummary]
+    next_cursor: str | None
+
+
+class RuleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: Annotated[str, Field(min_length=1, max_length=100)]
+    operator: Annotated[str, Field(min_length=1, max_length=10)]
+    value: Any = None
+    weight: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+SEGMENT_EXAMPLE: dict[str, Any] = {
+    "name": "Loyal newsletter readers",
+    "description": "More than five orders and subscribed to the newsletter",
+    "rules": [
+        {"field": "total_orders", "operator": "gt", "value": 5, "weight": 2},
+        {"field": "preferences.newsletter", "operator": "eq", "value": True, "weight": 1},
+    ],
+    "min_score": 3,
+}
+
+
+class SegmentCreate(BaseModel):
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [SEGMENT_EXAMPLE]})
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    description: Annotated[str, Field(max_length=500)] | None = None
+    rules: Annotated[list[RuleIn], Field(max_length=50)] = Field(default_factory=list)
+    # Without it, every rule must match.
+    min_score: Annotated[int, Field(ge=0)] | None = None
+    # Every live customer belongs, whatever the rules (assigned on creation).
+    is_default: bool = False
+    active: bool = True
+
+
+class SegmentUpdate(BaseModel):
+    model_config = _STRICT
+
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    description: Annotated[str, Field(max_length=500)] | None = None
+    rules: Annotated[list[RuleIn], Field(max_length=50)] | None = None
+    min_score: Annotated[int, Field(ge=0)] | None = None
+    is_default: bool | None = None
+    active: bool | None = None
+
+    _required = field_validator("name", "rules", "is_default", "active")(_not_null)
+
+
+class SegmentOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    rules: list[RuleIn]
+    min_score: int | None
+    is_default: bool
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    # When members were last brought up to date with these rules (null: in progress).
+    evaluated_at: datetime | None
+
+
+class SegmentReply(BaseModel):
+    segment: SegmentOut
+
+
+class SegmentList(BaseModel):
+    segments: list[SegmentOut]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -11,13 +12,22 @@ from actors.codec import encode
 from actors.invoker import SidecarUnavailable
 from actors.key_claims import KeyClaims
 from domain.commands import DeleteCustomer, RestoreCustomer, UpdateCustomer, request_fingerprint
+from domain.model import CustomerStatus, CustomerType
 from domain.unique_keys import legacy_id_key
+from readmodel.queries import MAX_LIMIT, BadCursor, CustomerFilter, Sort
+from readmodel.queries import list_customers as list_customers_query
 from service.actor_replies import call_customer, tag_version
 from service.auth import AdminOnly, Owner, OwnerOrAdmin
-from service.dependencies import Actors
+from service.dependencies import Actors, Deps
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
-from service.schemas import CustomerCreate, CustomerReply, CustomerUpdate, LegacyId
+from service.schemas import (
+    CustomerCreate,
+    CustomerPage,
+    CustomerReply,
+    CustomerUpdate,
+    LegacyId,
+)
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
@@ -44,6 +54,43 @@ async def create_customer(
     if not reply["committed"]:
         response.headers["Idempotent-Replayed"] = "true"
     return _present(response, reply)
+
+
+@router.get("", response_model=CustomerPage, dependencies=[AdminOnly])
+async def list_customers(
+    deps: Deps,
+    status: Annotated[CustomerStatus | None, Query()] = None,
+    customer_type: Annotated[CustomerType | None, Query()] = None,
+    group: Annotated[str | None, Query(max_length=50)] = None,
+    segment: Annotated[uuid.UUID | None, Query()] = None,
+    created_from: Annotated[datetime | None, Query()] = None,
+    created_to: Annotated[datetime | None, Query()] = None,
+    email: Annotated[str | None, Query(max_length=255)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    include_deleted: Annotated[bool, Query()] = False,
+    sort: Annotated[Sort, Query()] = "created_at",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> Any:
+    """Search the read model (about a second behind the actors): newest first, or by
+    name; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    where = CustomerFilter(
+        status=status,
+        customer_type=customer_type,
+        group=group,
+        segment=segment,
+        created_from=created_from,
+        created_to=created_to,
+        email=email,
+        q=q,
+        include_deleted=include_deleted,
+    )
+    try:
+        async with deps.database.acquire() as conn:
+            rows, next_cursor = await list_customers_query(conn, where, sort, limit, cursor)
+    except BadCursor:
+        raise Problem(400, "bad-cursor", "The cursor is not valid for this list") from None
+    return {"customers": rows, "next_cursor": next_cursor}
 
 
 @router.get("/by-legacy-id/{legacy_id}", response_model=CustomerReply, dependencies=[AdminOnly])

@@ -1,0 +1,144 @@
+"""List and search over the read model, with keyset (cursor) pagination.
+
+A cursor is the sort key and id of the last row shown, so a page starts
+strictly after it: rows inserted or removed elsewhere never shift a page,
+and no row is shown twice or skipped because of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from readmodel.projection import Connection
+
+Sort = Literal["created_at", "name"]
+MAX_LIMIT = 100
+
+COLUMNS = """
+    c.id::text AS id, c.version, c.email, c.first_name, c.last_name, c.phone, c.status,
+    c.customer_type, c.customer_group_id, c.legacy_id, c.email_verified,
+    c.registration_source, c.total_orders, c.total_spent::text AS total_spent,
+    c.last_order_at, c.created_at, c.updated_at, c.deleted_at, c.name_sort
+"""
+
+
+class BadCursor(ValueError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CustomerFilter:
+    status: str | None = None
+    customer_type: str | None = None
+    group: str | None = None
+    segment: uuid.UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    email: str | None = None
+    q: str | None = None
+    include_deleted: bool = False
+
+
+def encode_cursor(sort: str, key: Any, row_id: str) -> str:
+    value = key.isoformat() if isinstance(key, datetime) else key
+    raw = json.dumps([sort, value, row_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        kind, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        uuid.UUID(row_id)
+        if kind != sort:
+            raise ValueError("the cursor belongs to another sort order")
+        key = datetime.fromisoformat(value) if sort == "created_at" else str(value)
+    except (ValueError, TypeError, binascii.Error) as exc:
+        raise BadCursor(str(exc)) from None
+    return key, row_id
+
+
+async def list_customers(
+    conn: Connection, where: CustomerFilter, sort: Sort, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    clauses: list[str] = []
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if not where.include_deleted:
+        clauses.append("c.deleted_at IS NULL")
+    if where.status:
+        clauses.append(f"c.status = {arg(where.status)}")
+    if where.customer_type:
+        clauses.append(f"c.customer_type = {arg(where.customer_type)}")
+    if where.group:
+        clauses.append(f"c.customer_group_id = {arg(where.group)}")
+    if where.segment:
+        member = "EXISTS (SELECT 1 FROM segment_members m WHERE m.customer_id = c.id AND "
+        clauses.append(f"{member}m.segment_id = {arg(where.segment)})")
+    if where.created_from:
+        clauses.append(f"c.created_at >= {arg(where.created_from)}")
+    if where.created_to:
+        clauses.append(f"c.created_at < {arg(where.created_to)}")
+    if where.email:
+        clauses.append(f"c.email_normalized = {arg(where.email.strip().lower())}")
+    if where.q:
+        clauses.append(
+            f"c.name_search @@ plainto_tsquery('simple', immutable_unaccent({arg(where.q)}))"
+        )
+    if cursor is not None:
+        key, row_id = decode_cursor(cursor, sort)
+        if sort == "created_at":
+            clauses.append(f"(c.created_at, c.id) < ({arg(key)}, {arg(uuid.UUID(row_id))})")
+        else:
+            clauses.append(f"(c.name_sort, c.id) > ({arg(key)}, {arg(uuid.UUID(row_id))})")
+    order = "c.created_at DESC, c.id DESC" if sort == "created_at" else "c.name_sort, c.id"
+    sql = (
+        f"SELECT {COLUMNS} FROM customers c "  # noqa: S608 - clauses are ours, values are $n
+        + (f"WHERE {' AND '.join(clauses)} " if clauses else "")
+        + f"ORDER BY {order} LIMIT {arg(limit + 1)}"
+    )
+    rows = [dict(row) for row in await conn.fetch(sql, *args)]
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        key = last["created_at"] if sort == "created_at" else last["name_sort"]
+        next_cursor = encode_cursor(sort, key, last["id"])
+    for row in rows:
+        row.pop("name_sort")
+    return rows, next_cursor
+
+
+async def segment_members(
+    conn: Connection, segment_id: uuid.UUID, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    args: list[Any] = [segment_id, limit + 1]
+    after = ""
+    if cursor is not None:
+        _, row_id = decode_cursor(cursor, "member")
+        args.append(uuid.UUID(row_id))
+        after = "AND m.customer_id > $3"
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS}, m.score, m.assigned_at FROM segment_members m "  # noqa: S608
+        f"JOIN customers c ON c.id = m.customer_id WHERE m.segment_id = $1 {after} "
+        "ORDER BY m.customer_id LIMIT $2",
+        *args,
+    )
+    found = [dict(row) for row in rows]
+    next_cursor = None
+    if len(found) > limit:
+        found = found[:limit]
+        next_cursor = encode_cursor("member", "", found[-1]["id"])
+    for row in found:
+        row.pop("name_sort")
+    return found, next_cursor
