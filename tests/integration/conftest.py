@@ -123,6 +123,13 @@ class EventSink:
             events: list[dict[str, Any]] = response.json()
             return events
 
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=self.app.app_url) as client:
+            response = await client.get("/dead-letters")
+            response.raise_for_status()
+            letters: list[dict[str, Any]] = response.json()
+            return letters
+
     async def for_subject(self, subject: str) -> list[dict[str, Any]]:
         return [event for event in await self.events() if event.get("subject") == subject]
 

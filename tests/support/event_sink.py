@@ -13,14 +13,30 @@ from fastapi import FastAPI, Request
 
 PUBSUB = "customer-pubsub"
 TOPIC = "customer-events"
+DEAD_LETTERS = "customer-events-deadletter"
 
 app = FastAPI()
 received: list[dict[str, Any]] = []
+dead_letters: list[dict[str, Any]] = []
 
 
 @app.get("/dapr/subscribe")
 async def subscriptions() -> list[dict[str, str]]:
-    return [{"pubsubname": PUBSUB, "topic": TOPIC, "route": "/events"}]
+    return [
+        {"pubsubname": PUBSUB, "topic": TOPIC, "route": "/events"},
+        {"pubsubname": PUBSUB, "topic": DEAD_LETTERS, "route": "/dead-letters"},
+    ]
+
+
+@app.post("/dead-letters")
+async def on_dead_letter(request: Request) -> dict[str, str]:
+    dead_letters.append(await request.json())
+    return {"status": "SUCCESS"}
+
+
+@app.get("/dead-letters")
+async def show_dead_letters() -> list[dict[str, Any]]:
+    return dead_letters
 
 
 @app.post("/events")
