@@ -16,6 +16,7 @@ COPY domain ./domain
 COPY actors ./actors
 COPY service ./service
 COPY security ./security
+COPY readmodel ./readmodel
 COPY observability ./observability
 # Runtime dependencies only (no [dev]); bytecode compiled now because the
 # root filesystem is read-only at run time.
@@ -27,7 +28,10 @@ FROM ${PYTHON_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=build /opt/venv /opt/venv
+# The read model's SQL, for the migration Job (python -m readmodel.migrate).
+COPY migrations /app/migrations
 ENV PATH=/opt/venv/bin:$PATH \
+    CUSTOMER_MIGRATIONS_DIR=/app/migrations \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CUSTOMER_HTTP_HOST=0.0.0.0 \

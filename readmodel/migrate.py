@@ -13,7 +13,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 from yoyo import get_backend, read_migrations
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The repository's folder, or where the image puts it (CUSTOMER_MIGRATIONS_DIR).
+MIGRATIONS = Path(
+    os.environ.get(
+        "CUSTOMER_MIGRATIONS_DIR", str(Path(__file__).resolve().parent.parent / "migrations")
+    )
+)
 DEVELOPMENT_DSN = "postgresql://postgres@127.0.0.1:5432/customer_db"
 
 

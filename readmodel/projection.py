@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -209,6 +210,27 @@ def segment_from_row(row: asyncpg.Record) -> Segment:
         is_default=row["is_default"],
         active=row["active"],
     )
+
+
+class SegmentCache:
+    """The active segments, re-read at most every ``ttl`` seconds (or when told)
+    instead of once per event; a change made on another replica shows within
+    ``ttl``, and the background evaluation of that change covers the gap."""
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self._ttl = ttl
+        self._segments: list[Segment] = []
+        self._read_at = float("-inf")
+
+    def invalidate(self) -> None:
+        self._read_at = float("-inf")
+
+    async def get(self, conn: Connection) -> list[Segment]:
+        now = time.monotonic()
+        if now - self._read_at > self._ttl:
+            self._segments = await active_segments(conn)
+            self._read_at = now
+        return self._segments
 
 
 async def active_segments(conn: Connection) -> list[Segment]:

@@ -26,6 +26,7 @@ from actors.unique_key_actor import UniqueKey
 from domain.policy import Policy
 from observability.logging import get_logger
 from observability.tracing import configure_tracing
+from readmodel.projection import SegmentCache
 from security.access_tokens import TokenIssuer
 from security.passwords import DecoyHash
 from service import problems
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings=settings, sidecar=sidecar, actors=invoker, database=database, auth=auth
         )
         app.state.segment_jobs = SegmentJobs(database, sidecar, settings)
+        app.state.segment_cache = SegmentCache()
         await _record_groups(database, settings)
         await app.state.segment_jobs.resume()
         log.info(

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from security.access_tokens import ADMIN, InvalidToken, TokenIssuer
+from security.access_tokens import ADMIN, InvalidToken, TokenIssuer, VerifiedTokens
 from service.problems import Problem
 
 SERVICE = "service"
@@ -31,10 +32,10 @@ class Principal:
         return ADMIN in self.roles or SERVICE in self.roles
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
 class Authenticator:
-    issuer: TokenIssuer
-    app_api_token: str | None
+    def __init__(self, issuer: TokenIssuer, app_api_token: str | None) -> None:
+        self.app_api_token = app_api_token
+        self._tokens = VerifiedTokens(issuer.verify)
 
     def authenticate(self, request: Request) -> Principal:
         presented = request.headers.get("dapr-api-token")
@@ -48,7 +49,7 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("a Bearer access token is required")
         try:
-            claims = self.issuer.verify(token.strip())
+            claims = self._tokens.verify(token.strip(), time.time())
         except InvalidToken:
             raise _unauthenticated("the access token is invalid or expired") from None
         return Principal(subject=claims.subject, roles=claims.roles)

@@ -25,7 +25,7 @@ from observability.metrics import (
     PROJECTION_LAG,
     SEGMENTS_ASSIGNED,
 )
-from readmodel.projection import MalformedSnapshot, active_segments, apply_snapshot
+from readmodel.projection import MalformedSnapshot, SegmentCache, apply_snapshot
 from service.dependencies import Deps
 from service.publisher import PublishFailed, publish
 
@@ -36,6 +36,11 @@ SUCCESS = {"status": "SUCCESS"}
 # A failure that a later delivery may not repeat (the database was down).
 RETRY = {"status": "RETRY"}
 SEGMENTS_CHANGED = "customer.segments.changed"
+
+
+def _segments(request: Request) -> SegmentCache:
+    cache: SegmentCache = request.app.state.segment_cache
+    return cache
 
 
 @router.get("/dapr/subscribe")
@@ -85,7 +90,8 @@ async def on_customer_event(request: Request, deps: Deps) -> dict[str, str]:
     OUTBOX_LAG.observe(max(0.0, (datetime.now(UTC) - occurred_at).total_seconds()))
     try:
         async with deps.database.acquire() as conn, conn.transaction():
-            change = await apply_snapshot(conn, snapshot, await active_segments(conn))
+            segments = await _segments(request).get(conn)
+            change = await apply_snapshot(conn, snapshot, segments)
             if change is not None and (change.added or change.removed):
                 # Inside the transaction: if publishing fails, nothing is kept and
                 # the redelivery tries again (a duplicate at worst, never a loss).

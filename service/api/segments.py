@@ -98,6 +98,7 @@ async def create_segment(
         raise Problem(409, "segment-exists", "A segment with this name exists") from None
     assert row is not None
     segment = _out(row)
+    request.app.state.segment_cache.invalidate()
     _jobs(request).evaluate(segment["id"])
     response.headers["Location"] = f"{router.prefix}/{segment['id']}"
     return {"segment": segment}
@@ -143,16 +144,18 @@ async def update_segment(
     if row is None:
         raise Problem(404, "segment-not-found", "Segment not found")
     segment = _out(row)
+    request.app.state.segment_cache.invalidate()
     _jobs(request).evaluate(segment["id"])
     return {"segment": segment}
 
 
 @router.delete("/{segment_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_segment(segment_id: uuid.UUID, deps: Deps) -> None:
+async def delete_segment(segment_id: uuid.UUID, deps: Deps, request: Request) -> None:
     async with deps.database.acquire() as conn:
         deleted = await conn.fetchval("DELETE FROM segments WHERE id = $1 RETURNING id", segment_id)
     if deleted is None:
         raise Problem(404, "segment-not-found", "Segment not found")
+    request.app.state.segment_cache.invalidate()
 
 
 @router.get("/{segment_id}/customers", response_model=CustomerPage)
