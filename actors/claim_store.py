@@ -75,4 +75,4 @@ def _raise_for(status: int, answer: bytes) -> None:
     # 409 for a stale ETag; an insert over an existing row says "no item was updated".
     if status == 409 or b"no item was updated" in answer:
         raise ConcurrencyConflict("the claim changed since it was loaded")
-    raise StoreError(f"claim write answered {status}")
+    raise StoreError(f"claim write answered {status}: {answer[:200].decode(errors='replace')}")

@@ -1,12 +1,22 @@
-"""The Customer actor's side of unique keys: calls to the UniqueKey actors.
+"""The Customer actor's side of unique keys.
 
+A value nobody holds is claimed with one insert-only write: the database lets
+exactly one of any number of simultaneous claimants succeed. Only when the key
+is already claimed does the decision need judgment (is the holder still
+holding it?), and that goes to the key's UniqueKey actor, which serializes it.
 Only Customer actors call UniqueKey actors, never the other way round, so the
 two can never wait on each other.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from actors.claim_store import ClaimStore
+from actors.document_store import ConcurrencyConflict, StoreError
 from actors.invoker import ActorInvoker, SidecarUnavailable
+from domain.claims import Claim
 from observability.logging import get_logger
 
 log = get_logger(__name__)
@@ -15,11 +25,27 @@ UNIQUE_KEY_ACTOR = "UniqueKey"
 
 
 class KeyClaims:
-    def __init__(self, invoker: ActorInvoker) -> None:
+    def __init__(
+        self,
+        invoker: ActorInvoker,
+        claims: ClaimStore,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._invoker = invoker
+        self._claims = claims
+        self._clock = clock
 
     async def claim(self, key: str, customer_id: str) -> str | None:
         """None when ``customer_id`` now holds ``key``; else why not."""
+        fresh = Claim(customer_id, self._clock()).to_document()
+        try:
+            await self._claims.save(key, fresh, etag=None)  # insert-only
+            return None
+        except ConcurrencyConflict:
+            pass  # claimed already (maybe by us): the key's actor decides
+        except StoreError as exc:
+            log.warning("claiming a unique key failed", error=str(exc))
+            return "unavailable"
         try:
             reply = await self._invoker.call(
                 UNIQUE_KEY_ACTOR, key, "claim", {"customer_id": customer_id}
@@ -42,9 +68,12 @@ class KeyClaims:
             log.warning("releasing a unique key failed; it stays claimed until contested")
 
     async def holder(self, key: str) -> str | None:
-        reply = await self._invoker.call(UNIQUE_KEY_ACTOR, key, "holder")
-        if reply.get("ok"):
-            return str(reply["customer_id"])
-        if (reply.get("error") or {}).get("code") == "not_found":
+        """Who claimed ``key`` (a read: the claim may be stale, the caller checks
+        the holder's document)."""
+        try:
+            loaded = await self._claims.load(key)
+        except StoreError as exc:
+            raise SidecarUnavailable("the unique key store is unavailable") from exc
+        if loaded.document is None:
             return None
-        raise SidecarUnavailable("the unique key store is unavailable")
+        return Claim.from_document(loaded.document).customer_id

@@ -33,10 +33,6 @@ class UniqueKeyInterface(ActorInterface):  # type: ignore[misc]
     async def release(self, request: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
-    @actormethod(name="holder")  # type: ignore[untyped-decorator]
-    async def holder(self) -> dict[str, Any]:
-        raise NotImplementedError
-
 
 class UniqueKey(Actor, UniqueKeyInterface):  # type: ignore[misc]
     def __init__(
@@ -60,15 +56,6 @@ class UniqueKey(Actor, UniqueKeyInterface):  # type: ignore[misc]
         """Give the key to ``customer_id`` unless a live customer holds it."""
         customer_id = str(request["customer_id"])
         now = self._clock()
-        try:
-            # Most values are new: try the insert-only write first, read only if taken.
-            await self._claims.save(self.key, Claim(customer_id, now).to_document(), None)
-            return ok()
-        except ConcurrencyConflict:
-            pass
-        except StoreError as exc:
-            log.warning("claim failed", error=str(exc))
-            return refused("unavailable", "the state store is unavailable")
         try:
             loaded = await self._claims.load(self.key)
             current = Claim.from_document(loaded.document) if loaded.document else None
@@ -100,15 +87,6 @@ class UniqueKey(Actor, UniqueKeyInterface):  # type: ignore[misc]
             log.warning("release failed", error=str(exc))
             return refused("unavailable", "the state store is unavailable")
         return ok()
-
-    async def holder(self) -> dict[str, Any]:
-        try:
-            loaded = await self._claims.load(self.key)
-        except StoreError:
-            return refused("unavailable", "the state store is unavailable")
-        if loaded.document is None:
-            return refused("not_found", "nobody holds this value")
-        return ok(customer_id=Claim.from_document(loaded.document).customer_id)
 
     async def _still_held_by(self, customer_id: str) -> bool:
         loaded = await self._documents.load(customer_id)

@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = DocumentStore(sidecar, settings.state_store, CUSTOMER_KEY_PREFIX)
         claims = ClaimStore(sidecar, settings.state_store)
         invoker = ActorInvoker(sidecar)
-        keys = KeyClaims(invoker)
+        keys = KeyClaims(invoker, claims)
         policy = Policy(
             customer_groups=frozenset(settings.groups),
             default_customer_group=settings.default_group,
@@ -120,7 +120,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             actor_factory=unique_key_factory,
         )
         app.state.resources = Resources(
-            settings=settings, sidecar=sidecar, actors=invoker, database=database, auth=auth
+            settings=settings,
+            sidecar=sidecar,
+            actors=invoker,
+            database=database,
+            auth=auth,
+            keys=keys,
         )
         app.state.segment_jobs = SegmentJobs(database, sidecar, settings)
         app.state.segment_cache = SegmentCache()

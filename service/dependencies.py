@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import Depends, Request
 
 from actors.invoker import ActorInvoker
+from actors.key_claims import KeyClaims
 from domain.policy import Policy
 from security.access_tokens import TokenIssuer
 from security.keyring import Keyring
@@ -33,6 +34,7 @@ class Resources:
     actors: ActorInvoker
     database: asyncpg.Pool
     auth: AuthServices
+    keys: KeyClaims
 
 
 async def _resources(request: Request) -> Resources:

@@ -17,7 +17,6 @@ from fastapi import APIRouter, Response, status
 
 from actors.codec import encode
 from actors.invoker import SidecarUnavailable
-from actors.key_claims import KeyClaims
 from actors.sign_in import totp_context
 from domain.commands import (
     RegisterCustomer,
@@ -102,7 +101,7 @@ async def login(body: LoginRequest, deps: Deps) -> Any:
     """A password login; with 2FA on, the answer is a challenge for /login/2fa."""
     password = body.password.get_secret_value()
     try:
-        holder = await KeyClaims(deps.actors).holder(email_key(body.email))
+        holder = await deps.keys.holder(email_key(body.email))
     except SidecarUnavailable as exc:
         raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
     if holder is None:
@@ -235,7 +234,7 @@ async def confirm_email(body: TokenRequest, deps: Deps, response: Response) -> A
 async def request_password_reset(body: PasswordResetRequest, deps: Deps) -> Any:
     """Always 202: whether the email belongs to a customer is not disclosed."""
     try:
-        holder = await KeyClaims(deps.actors).holder(email_key(body.email))
+        holder = await deps.keys.holder(email_key(body.email))
     except SidecarUnavailable as exc:
         raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
     if holder is not None:

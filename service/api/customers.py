@@ -10,7 +10,6 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from actors.codec import encode
 from actors.invoker import SidecarUnavailable
-from actors.key_claims import KeyClaims
 from domain.commands import DeleteCustomer, RestoreCustomer, UpdateCustomer, request_fingerprint
 from domain.model import CustomerStatus, CustomerType
 from domain.unique_keys import legacy_id_key
@@ -95,16 +94,16 @@ async def list_customers(
 
 @router.get("/by-legacy-id/{legacy_id}", response_model=CustomerReply, dependencies=[AdminOnly])
 async def get_customer_by_legacy_id(
-    legacy_id: Annotated[LegacyId, Path()], actors: Actors, response: Response
+    legacy_id: Annotated[LegacyId, Path()], deps: Deps, response: Response
 ) -> Any:
     try:
-        holder = await KeyClaims(actors).holder(legacy_id_key(legacy_id))
+        holder = await deps.keys.holder(legacy_id_key(legacy_id))
     except SidecarUnavailable as exc:
         raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
     not_found = Problem(404, "customer-not-found", "Customer not found")
     if holder is None:
         raise not_found
-    reply = await call_customer(actors, holder, "get", {})
+    reply = await call_customer(deps.actors, holder, "get", {})
     # A claim can outlive the value it guarded (see domain.claims); the document decides.
     if reply["customer"]["legacy_id"] != legacy_id:
         raise not_found

@@ -4,6 +4,7 @@ paging, segments following profiles and orders, dead letters."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import secrets
 import time
@@ -30,6 +31,7 @@ from domain.decide import decide
 from domain.policy import Policy
 from readmodel.migrate import apply_migrations
 from readmodel.projection import apply_snapshot
+from readmodel.rebuild import rebuild
 from tests.integration.conftest import EventSink, customer_body, unique_email
 from tests.unit.builders import US_ADDRESS, create_command
 
@@ -295,3 +297,35 @@ async def test_shuffled_and_duplicated_delivery_builds_the_same_tables(
     finally:
         await in_order.close()
         await shuffled.close()
+
+
+async def test_rebuild_recreates_the_read_model_from_the_documents(
+    infra: Infrastructure,
+) -> None:
+    """The documents are the truth: a rebuild drops every row (a stray one
+    included) and projects each stored document again."""
+    conn = await fresh_database(infra, "projection_rebuild")
+    dsn = infra.postgres_dsn.rsplit("/", 1)[0] + "/projection_rebuild"
+    policy = Policy(customer_groups=frozenset({"retail"}))
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        await conn.execute("CREATE TABLE dapr_state (key text PRIMARY KEY, value bytea)")
+        documents = []
+        for _ in range(3):
+            state, _ = decide(None, create_command(customer_id=str(uuid.uuid4())), now, policy)
+            state, _ = decide(state, AddAddress(str(uuid.uuid4()), US_ADDRESS), now, policy)
+            documents.append(state.to_document())
+        await conn.executemany(
+            "INSERT INTO dapr_state VALUES ($1, convert_to($2, 'UTF8'))",
+            [(f"customer-service||customer:{d['id']}", json.dumps(d)) for d in documents],
+        )
+        await insert_rows(conn, "stray", [now])
+
+        projected = await rebuild(dsn)
+
+        assert projected == 3
+        ids = {str(r["id"]) for r in await conn.fetch("SELECT id FROM customers")}
+        assert ids == {d["id"] for d in documents}
+        assert await conn.fetchval("SELECT count(*) FROM customer_addresses") == 3
+    finally:
+        await conn.close()
