@@ -36,6 +36,7 @@ SUCCESS = {"status": "SUCCESS"}
 # A failure that a later delivery may not repeat (the database was down).
 RETRY = {"status": "RETRY"}
 SEGMENTS_CHANGED = "customer.segments.changed"
+MAX_ORDER_TOTAL = Decimal(10) ** 9
 
 
 def _segments(request: Request) -> SegmentCache:
@@ -134,8 +135,13 @@ async def on_order_event(request: Request, deps: Deps) -> dict[str, str]:
             total=Decimal(str(data["total"])),
             placed_at=datetime.fromisoformat(str(data["placed_at"])),
         )
-        if command.placed_at.tzinfo is None or not command.total.is_finite():
-            raise ValueError("placed_at needs a time zone and total a finite amount")
+        if command.placed_at.tzinfo is None:
+            raise ValueError("placed_at needs a time zone")
+        # Money with cents, within what the read model's numeric(14, 2) holds.
+        if not (command.total.is_finite() and 0 <= command.total < MAX_ORDER_TOTAL):
+            raise ValueError("total must be an amount from 0 to 10^9")
+        if command.total != command.total.quantize(Decimal("0.01")):
+            raise ValueError("total has more than two decimals")
     except (ValueError, KeyError, TypeError, InvalidOperation) as exc:
         return await _dead_letter(deps, "order-events", raw, f"malformed: {exc}")
     try:
