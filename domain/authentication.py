@@ -173,6 +173,8 @@ def decide_complete_login(
     ):
         raise InvalidChallenge("the login challenge is unknown, used or expired")
     _refuse_if_locked(customer, now)
+    if customer.status in _SIGN_IN_BLOCKED:
+        raise AccountDisabled(f"the account is {customer.status.value.lower()}")
     totp = customer.credentials.totp
     try:
         accepted = _factor_ok(totp, command.totp_step, command.recovery_digest)

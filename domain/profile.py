@@ -95,7 +95,7 @@ def decide_update(
     credentials = customer.credentials
     if email_changed:
         # A token sent to the old address must not verify the new one.
-        credentials = dataclasses.replace(credentials, email_verification=None)
+        credentials = dataclasses.replace(credentials, email_verification=None, password_reset=None)
     return changed(
         CUSTOMER_UPDATED,
         customer,

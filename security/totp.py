@@ -26,7 +26,7 @@ def provisioning_uri(secret: str, account: str, issuer: str) -> str:
 
 def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step ``code`` is valid for, within the drift window, or None."""
-    if not (len(code) == 6 and code.isdigit()):
+    if not (len(code) == 6 and code.isascii() and code.isdigit()):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

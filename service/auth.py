@@ -39,13 +39,15 @@ class Authenticator:
 
     def authenticate(self, request: Request) -> Principal:
         presented = request.headers.get("dapr-api-token")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        # A caller that brings its own token is judged by it, even through the sidecar.
         if (
-            presented is not None
+            not token.strip()
+            and presented is not None
             and self.app_api_token is not None
             and hmac.compare_digest(presented.encode(), self.app_api_token.encode())
         ):
             return Principal(subject="dapr-sidecar", roles=frozenset({SERVICE}))
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("a Bearer access token is required")
         try:

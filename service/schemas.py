@@ -362,7 +362,7 @@ def _password_policy(value: SecretStr) -> SecretStr:
 
 
 Password = Annotated[SecretStr, AfterValidator(_password_policy)]
-OtpCode = Annotated[str, Field(pattern=r"^\d{6}$")]
+OtpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
 RecoveryCode = Annotated[str, Field(min_length=8, max_length=32)]
 OneTimeToken = Annotated[SecretStr, Field(min_length=10, max_length=200)]
 

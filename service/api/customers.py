@@ -156,7 +156,7 @@ async def delete_customer(
     tag_version(response, reply["version"])
 
 
-@router.post("/{customer_id}/restore", response_model=CustomerReply, dependencies=[OwnerOrAdmin])
+@router.post("/{customer_id}/restore", response_model=CustomerReply, dependencies=[AdminOnly])
 async def restore_customer(
     customer_id: uuid.UUID, actors: Actors, response: Response, if_match: IfMatch
 ) -> Any:
