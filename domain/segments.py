@@ -77,8 +77,22 @@ def rule_errors(rules: list[Rule], min_score: int | None) -> list[FieldError]:
         if rule.weight < 1:
             errors.append(FieldError(f"{where}.weight", "must be at least 1", "invalid"))
         kind = FIELDS[rule.field]
-        if rule.operator == "in" and not isinstance(rule.value, list):
+        if rule.operator in ("gt", "gte", "lt", "lte") and kind not in ("number", "time"):
+            errors.append(
+                FieldError(
+                    f"{where}.operator", f"{rule.operator} needs a number or time field", "invalid"
+                )
+            )
+        elif rule.operator == "in" and not isinstance(rule.value, list):
             errors.append(FieldError(f"{where}.value", "must be a list for 'in'", "invalid"))
+        elif rule.operator == "in":
+            try:
+                for item in rule.value:
+                    _coerce(kind, item)
+            except (ValueError, TypeError, InvalidOperation):
+                errors.append(
+                    FieldError(f"{where}.value", f"every item must be a {kind} value", "invalid")
+                )
         elif rule.operator == "contains" and kind not in ("list", "text"):
             errors.append(
                 FieldError(f"{where}.operator", "contains needs a list or text field", "invalid")
@@ -155,6 +169,15 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 
 
 def matches(rule: Rule, known: dict[str, Any]) -> bool:
+    """Whether the customer matches; a rule that cannot be applied matches nothing
+    (one bad rule must never stop the projection)."""
+    try:
+        return _matches(rule, known)
+    except (TypeError, ValueError, ArithmeticError, KeyError):
+        return False
+
+
+def _matches(rule: Rule, known: dict[str, Any]) -> bool:
     kind = FIELDS[rule.field]
     actual = _coerce(kind, known.get(rule.field))
     if rule.operator == "in":

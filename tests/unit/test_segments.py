@@ -81,3 +81,17 @@ def test_every_bad_rule_is_reported_at_once() -> None:
         "rules.5.value",
     ]
     assert [e.field for e in rule_errors([Rule("status", "eq", "ACTIVE")], 5)] == ["min_score"]
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        Rule("total_spent", "in", ["abc"]),
+        Rule("address_countries", "gt", 1),
+        Rule("email_verified", "in", [1]),
+        Rule("created_at", "in", ["2024-01-01"]),
+    ],
+)
+def test_rules_that_cannot_apply_are_refused_and_never_crash(rule: Rule) -> None:
+    assert rule_errors([rule], None)
+    assert matches(rule, known()) is False
