@@ -13,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from actors.document_store import ConcurrencyConflict, Loaded, StoreError
+from actors.document_store import ConcurrencyConflict, Loaded, StoreError, load_entry
 from actors.sidecar_http import JSON_HEADERS, TRANSPORT_FAILURES
 
 
@@ -27,17 +27,7 @@ class ClaimStore:
         return f"claim:{key}"
 
     async def load(self, key: str) -> Loaded:
-        try:
-            async with self._sidecar.get(f"{self._base}/{self.state_key(key)}") as response:
-                status, body = response.status, await response.read()
-                etag = response.headers.get("etag")
-        except TRANSPORT_FAILURES as exc:
-            raise StoreError(f"claim get failed: {type(exc).__name__}") from exc
-        if status == 204 or (status == 200 and not body):
-            return Loaded(document=None, etag=None)
-        if status != 200:
-            raise StoreError(f"claim get answered {status}")
-        return Loaded(document=json.loads(body), etag=etag)
+        return await load_entry(self._sidecar, f"{self._base}/{self.state_key(key)}")
 
     async def save(self, key: str, claim: dict[str, Any], etag: str | None) -> None:
         """Insert (``etag=None``) or replace the claim the caller loaded."""

@@ -41,6 +41,21 @@ class OutboxEvent:
     data: dict[str, Any]
 
 
+async def load_entry(sidecar: aiohttp.ClientSession, url: str) -> Loaded:
+    """One state entry and its ETag through the state API (absent: both None)."""
+    try:
+        async with sidecar.get(url) as response:
+            status, body = response.status, await response.read()
+            etag = response.headers.get("etag")
+    except TRANSPORT_FAILURES as exc:
+        raise StoreError(f"state get failed: {type(exc).__name__}") from exc
+    if status == 204 or (status == 200 and not body):
+        return Loaded(document=None, etag=None)
+    if status != 200:
+        raise StoreError(f"state get answered {status}")
+    return Loaded(document=json.loads(body), etag=etag)
+
+
 class DocumentStore:
     def __init__(self, sidecar: aiohttp.ClientSession, store_name: str, key_prefix: str) -> None:
         self._sidecar = sidecar
@@ -51,17 +66,7 @@ class DocumentStore:
         return f"{self._key_prefix}:{entity_id}"
 
     async def load(self, entity_id: str) -> Loaded:
-        try:
-            async with self._sidecar.get(f"{self._base}/{self.key(entity_id)}") as response:
-                status, body = response.status, await response.read()
-                etag = response.headers.get("etag")
-        except TRANSPORT_FAILURES as exc:
-            raise StoreError(f"state get failed: {type(exc).__name__}") from exc
-        if status == 204 or (status == 200 and not body):
-            return Loaded(document=None, etag=None)
-        if status != 200:
-            raise StoreError(f"state get answered {status}")
-        return Loaded(document=json.loads(body), etag=etag)
+        return await load_entry(self._sidecar, f"{self._base}/{self.key(entity_id)}")
 
     async def commit(
         self,

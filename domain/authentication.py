@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 from datetime import datetime
+from typing import Literal
 
 from domain.commands import (
     AttemptLogin,
@@ -246,19 +247,30 @@ def decide_request_email_verification(
     return changed(EMAIL_VERIFICATION_REQUESTED, customer, after, now, delivery=command.delivery)
 
 
-def decide_verify_email(
-    state: Customer | None, command: VerifyEmail, now: datetime, policy: Policy
-) -> Decision:
-    customer = state
-    token = customer.credentials.email_verification if customer else None
+def _redeem(
+    state: Customer | None,
+    kind: Literal["email_verification", "password_reset"],
+    digest: str,
+    now: datetime,
+) -> Customer:
+    """The live customer whose pending ``kind`` token has ``digest`` and has not
+    expired; every other case gets the same refusal."""
+    token = getattr(state.credentials, kind) if state else None
     if (
-        customer is None
-        or customer.deleted
+        state is None
+        or state.deleted
         or token is None
-        or not _same(command.digest, token.digest)
+        or not _same(digest, token.digest)
         or token.expires_at <= now
     ):
         raise InvalidToken("the token is unknown, used or expired")
+    return state
+
+
+def decide_verify_email(
+    state: Customer | None, command: VerifyEmail, now: datetime, policy: Policy
+) -> Decision:
+    customer = _redeem(state, "email_verification", command.digest, now)
     status = customer.status
     if status is CustomerStatus.PENDING_VERIFICATION:
         status = CustomerStatus.ACTIVE
@@ -279,16 +291,7 @@ def decide_request_password_reset(
 def decide_reset_password(
     state: Customer | None, command: ResetPassword, now: datetime, policy: Policy
 ) -> Decision:
-    customer = state
-    token = customer.credentials.password_reset if customer else None
-    if (
-        customer is None
-        or customer.deleted
-        or token is None
-        or not _same(command.digest, token.digest)
-        or token.expires_at <= now
-    ):
-        raise InvalidToken("the token is unknown, used or expired")
+    customer = _redeem(state, "password_reset", command.digest, now)
     # Proving control of the mailbox also lifts a lockout.
     after = _with(
         customer,
