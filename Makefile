@@ -6,7 +6,7 @@ PY := .venv/bin/python
 setup:  ## Install Debian packages, the virtualenv and the Dapr runtime (idempotent)
 	@scripts/setup.sh
 
-run: setup  ## Postgres, Redis, placement, scheduler, then `dapr run -f dapr.yaml` (Ctrl-C stops all)
+run: setup  ## Postgres, Redis, placement, scheduler, then the app and its daprd (Ctrl-C stops all)
 	@$(PY) -m devstack run
 
 test: setup  ## Whole suite: unit + integration on the real stack

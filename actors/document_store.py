@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 
 from actors.sidecar_http import JSON_HEADERS, TRANSPORT_FAILURES
+from security import event_signature
+from security.macs import MacKeyring
 
 
 class StoreError(Exception):
@@ -57,10 +59,17 @@ async def load_entry(sidecar: aiohttp.ClientSession, url: str) -> Loaded:
 
 
 class DocumentStore:
-    def __init__(self, sidecar: aiohttp.ClientSession, store_name: str, key_prefix: str) -> None:
+    def __init__(
+        self,
+        sidecar: aiohttp.ClientSession,
+        store_name: str,
+        key_prefix: str,
+        event_keys: MacKeyring,
+    ) -> None:
         self._sidecar = sidecar
         self._base = f"/v1.0/state/{store_name}"
         self._key_prefix = key_prefix
+        self._event_keys = event_keys
 
     def key(self, entity_id: str) -> str:
         return f"{self._key_prefix}:{entity_id}"
@@ -75,7 +84,7 @@ class DocumentStore:
         event: OutboxEvent,
         etag: str | None,
     ) -> None:
-        """Write ``document`` and publish ``event`` atomically.
+        """Write ``document`` and publish ``event`` (signed) atomically.
 
         ``etag=None`` means the document must not exist yet (insert-only:
         first-write concurrency without an ETag); otherwise the stored ETag must
@@ -97,7 +106,7 @@ class DocumentStore:
             write["etag"] = etag
         projection = {
             "key": key,
-            "value": event.data,
+            "value": event_signature.signed(self._event_keys, event.type, event.data),
             "metadata": {"outbox.projection": "true", "contentType": "application/json"},
         }
         body = {

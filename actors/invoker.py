@@ -8,12 +8,15 @@ the event loop). The SDK's own actor proxy opens a new session per call.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import aiohttp
 
 from actors.sidecar_http import JSON_HEADERS, TRANSPORT_FAILURES
 from observability.logging import get_logger, outgoing_traceparent
+from security import command_signature
+from security.macs import MacKeyring
 
 log = get_logger(__name__)
 
@@ -23,19 +26,24 @@ class SidecarUnavailable(Exception):
 
 
 class ActorInvoker:
-    """Calls ``{actor_type}/{actor_id}`` methods through the sidecar."""
+    """Calls ``{actor_type}/{actor_id}`` methods through the sidecar, signed
+    (the actor host refuses unsigned calls: service/actor_guard.py)."""
 
-    def __init__(self, sidecar: aiohttp.ClientSession) -> None:
+    def __init__(self, sidecar: aiohttp.ClientSession, keys: MacKeyring) -> None:
         self._sidecar = sidecar
+        self._keys = keys
 
     async def call(
         self, actor_type: str, actor_id: str, method: str, payload: Any = None
     ) -> dict[str, Any]:
         url = f"/v1.0/actors/{actor_type}/{actor_id}/method/{method}"
         content = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        headers = JSON_HEADERS
+        signature = command_signature.sign(
+            self._keys, actor_type, actor_id, method, content, time.time()
+        )
+        headers = {**JSON_HEADERS, command_signature.HEADER: signature}
         if (traceparent := outgoing_traceparent()) is not None:
-            headers = {**JSON_HEADERS, "traceparent": traceparent}
+            headers["traceparent"] = traceparent
         try:
             async with self._sidecar.post(url, data=content, headers=headers) as response:
                 status, body = response.status, await response.read()

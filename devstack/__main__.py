@@ -1,9 +1,9 @@
 """``python -m devstack run``: the local stack for ``make run``.
 
 Starts Postgres and Redis (data kept in ./data, which survives restarts),
-placement and scheduler, then the app with its sidecar through the Dapr CLI
-(``dapr run -f dapr.yaml``). Ctrl-C (or SIGTERM) stops every process it
-started, in reverse order.
+placement and scheduler, then the app with its sidecar, as the tests do:
+every listener on loopback, Redis with a password, daprd with an API token.
+Ctrl-C (or SIGTERM) stops every process it started, in reverse order.
 """
 
 from __future__ import annotations
@@ -15,12 +15,21 @@ import secrets
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from devstack.processes import Process, StartupError, port_in_use
-from devstack.services import DAPR_BIN, Placement, Postgres, Redis, Scheduler
-from devstack.stack import PROJECT_ROOT
+from devstack.services import Placement, Postgres, Redis, Scheduler
+from devstack.stack import (
+    CUSTOMER_PORT_VARIABLES,
+    PROJECT_ROOT,
+    AppPorts,
+    Infrastructure,
+    customer_service_command,
+    customer_service_env,
+    start_app,
+)
 from readmodel.migrate import DEVELOPMENT_DSN, apply_migrations
 from security.access_tokens import TokenIssuer
 
@@ -43,7 +52,7 @@ SCHEDULER = Scheduler(
     data_dir=DATA / "scheduler",
     log_dir=LOGS,
 )
-APP_PORTS = {"app": 8003, "daprd http": 3500, "daprd grpc": 50001, "daprd metrics": 9091}
+APP = AppPorts(app=8003, http=3500, grpc=50001, internal_grpc=50002, metrics=9091)
 
 
 def _check_ports_free() -> None:
@@ -52,7 +61,11 @@ def _check_ports_free() -> None:
         "redis": REDIS_PORT,
         "placement": PLACEMENT.port,
         "scheduler": SCHEDULER.port,
-        **APP_PORTS,
+        "app": APP.app,
+        "daprd http": APP.http,
+        "daprd grpc": APP.grpc,
+        "daprd internal grpc": APP.internal_grpc,
+        "daprd metrics": APP.metrics,
     }
     busy = [f"{name} ({port})" for name, port in wanted.items() if port_in_use(port)]
     if busy:
@@ -62,26 +75,35 @@ def _check_ports_free() -> None:
         )
 
 
+def _key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+# What the local run keeps in ./data/dev-secrets.json: keys, so that sealed 2FA
+# secrets still open after a restart, and the tokens a developer needs to call
+# the sidecar (DAPR_API_TOKEN) or Redis.
+_DEV_SECRETS: dict[str, Callable[[], str]] = {
+    "CUSTOMER_JWT_SECRET": lambda: secrets.token_urlsafe(48),
+    "CUSTOMER_TOTP_KEYS": lambda: f"dev1:{_key()}",
+    "CUSTOMER_NOTIFICATION_KEYS": lambda: f"dev1:{_key()}",
+    "CUSTOMER_COMMAND_KEYS": lambda: f"dev1:{_key()}",
+    "CUSTOMER_EVENT_KEYS": lambda: f"dev1:{_key()}",
+    "APP_API_TOKEN": lambda: secrets.token_urlsafe(32),
+    "DAPR_API_TOKEN": lambda: secrets.token_urlsafe(32),
+    "REDIS_PASSWORD": lambda: secrets.token_urlsafe(24),
+}
+
+
 def _dev_secrets() -> dict[str, str]:
-    """Signing and sealing keys for the local run, kept in ./data so that
-    sealed 2FA secrets still open after a restart."""
     path = DATA / "dev-secrets.json"
-    if path.exists():
-        stored: dict[str, str] = json.loads(path.read_text())
-        return stored
-
-    def key() -> str:
-        return base64.b64encode(secrets.token_bytes(32)).decode()
-
-    created = {
-        "CUSTOMER_JWT_SECRET": secrets.token_urlsafe(48),
-        "CUSTOMER_TOTP_KEYS": f"dev1:{key()}",
-        "CUSTOMER_NOTIFICATION_KEYS": f"dev1:{key()}",
-    }
-    DATA.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(created))
-    path.chmod(0o600)
-    return created
+    stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = {name: make() for name, make in _DEV_SECRETS.items() if name not in stored}
+    if missing:
+        stored.update(missing)
+        DATA.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=1))
+        path.chmod(0o600)
+    return stored
 
 
 def _admin_token(jwt_secret: str) -> str:
@@ -99,42 +121,53 @@ def run() -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    dev_secrets = _dev_secrets()
+    dev = _dev_secrets()
     try:
         started.append(Postgres(DATA / "postgres", POSTGRES_PORT, LOGS).start())
         applied = apply_migrations(DEVELOPMENT_DSN)
         print(f"devstack: read model migrations applied: {len(applied)}", flush=True)
-        started.append(Redis(DATA / "redis", REDIS_PORT, LOGS).start())
+        redis = Redis(DATA / "redis", REDIS_PORT, LOGS, password=dev["REDIS_PASSWORD"])
+        started.append(redis.start())
         started.append(PLACEMENT.start())
         started.append(SCHEDULER.start())
         print(f"devstack: postgres, redis, placement, scheduler up (logs in {LOGS})", flush=True)
-        dapr = Process(
-            "dapr run",
-            [str(DAPR_BIN / "dapr"), "run", "-f", "dapr.yaml"],
-            LOGS / "dapr-run.log",
+        infra = Infrastructure(
+            postgres_dsn=DEVELOPMENT_DSN,
+            redis_address=redis.address,
+            placement_address=PLACEMENT.address,
+            redis_password=dev["REDIS_PASSWORD"],
+        )
+        app = start_app(
+            "customer-service",
+            customer_service_command(),
+            infra,
+            DATA,
             env={
-                # CLI 1.12 has no scheduler flag; daprd reads this when none is given.
-                "DAPR_SCHEDULER_HOST_ADDRESS_DNS_A": SCHEDULER.address,
-                # daprd presents it on calls to the app; the app requires it on its
-                # actor routes. A new one each run: nobody else needs to know it.
-                "APP_API_TOKEN": secrets.token_urlsafe(32),
-                **dev_secrets,
+                **customer_service_env(infra),
+                **{name: value for name, value in dev.items() if name.startswith("CUSTOMER_")},
             },
-            cwd=PROJECT_ROOT,
+            port_variables=CUSTOMER_PORT_VARIABLES,
+            tokens={name: dev[name] for name in ("APP_API_TOKEN", "DAPR_API_TOKEN")},
+            ports=APP,
+            app_health_path="/livez",
             log_to_console=True,
-        ).start()
-        started.append(dapr)
+            scheduler_address=SCHEDULER.address,
+        )
+        started += [app.app, app.sidecar]
         print(
             "devstack: customer-service on http://localhost:8003 "
-            "(health: /api/v1/customers/health); Ctrl-C stops everything\n"
+            "(health: /api/v1/customers/health), its sidecar on http://localhost:3500 "
+            f"(dapr-api-token: DAPR_API_TOKEN in {DATA / 'dev-secrets.json'}); "
+            "Ctrl-C stops everything\n"
             "devstack: an admin access token for 12 h (Authorization: Bearer ...):\n"
-            f"{_admin_token(dev_secrets['CUSTOMER_JWT_SECRET'])}",
+            f"{_admin_token(dev['CUSTOMER_JWT_SECRET'])}",
             flush=True,
         )
         while not stop.wait(0.5):
-            if not dapr.alive():
-                print("devstack: `dapr run` exited; stopping", file=sys.stderr, flush=True)
-                return 1
+            for process in (app.app, app.sidecar):
+                if not process.alive():
+                    print(f"devstack: {process.name} exited; stopping", file=sys.stderr)
+                    return 1
         return 0
     finally:
         for process in reversed(started):

@@ -128,6 +128,8 @@ class Redis:
     port: int
     log_dir: Path
     durable: bool = True
+    # Clients must authenticate (Dapr's components carry it as redisPassword).
+    password: str | None = None
 
     @property
     def address(self) -> str:
@@ -153,6 +155,8 @@ class Redis:
             "--daemonize",
             "no",
         ]
+        if self.password:
+            argv += ["--requirepass", self.password]
         process = Process("redis", argv, self.log_dir / "redis.log").start()
         wait_until(tcp_ready(self.port), process, "redis", timeout=30)
         return process
@@ -234,6 +238,8 @@ class Scheduler:
             str(self.data_dir),
             "--etcd-client-port",
             str(self.etcd_client_port),
+            "--etcd-client-listen-address",
+            "127.0.0.1",
             "--etcd-initial-cluster",
             f"dapr-scheduler-server-0=http://127.0.0.1:{self.etcd_peer_port}",
         ]
@@ -247,7 +253,7 @@ class Sidecar:
     """daprd for one app, with its own free ports."""
 
     app_id: str
-    app_port: int
+    app_port: int | None
     http_port: int
     grpc_port: int
     internal_grpc_port: int
@@ -270,20 +276,22 @@ class Sidecar:
             _dapr_binary("daprd"),
             "--app-id",
             self.app_id,
-            "--app-port",
-            str(self.app_port),
-            "--app-protocol",
-            "http",
             "--dapr-http-port",
             str(self.http_port),
             "--dapr-grpc-port",
             str(self.grpc_port),
             "--dapr-internal-grpc-port",
             str(self.internal_grpc_port),
+            # Every listener on loopback: the public API, the internal gRPC
+            # API (actor and invocation traffic between sidecars), metrics.
             "--dapr-listen-addresses",
+            "127.0.0.1",
+            "--dapr-internal-grpc-listen-address",
             "127.0.0.1",
             "--metrics-port",
             str(self.metrics_port),
+            "--metrics-listen-address",
+            "127.0.0.1",
             "--resources-path",
             str(self.resources_dir),
             "--config",
@@ -292,6 +300,8 @@ class Sidecar:
             "info",
             "--enable-profiling=false",
         ]
+        if self.app_port is not None:
+            argv += ["--app-port", str(self.app_port), "--app-protocol", "http"]
         if self.placement_address:
             argv += ["--placement-host-address", self.placement_address]
         if self.scheduler_address:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +21,57 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS_DIR = PROJECT_ROOT / "components"
 
 
-def render_components(dest: Path, postgres_dsn: str, redis_address: str) -> Path:
+PUBSUB = "customer-pubsub"
+
+
+def render_components(
+    dest: Path,
+    postgres_dsn: str,
+    redis_address: str,
+    redis_password: str = "",
+    subscribers: Mapping[str, Sequence[str]] | None = None,
+) -> Path:
     """Copy components/ to ``dest``, pointed at the given Postgres and Redis.
 
-    The files under test are the real ones; only addresses change.
+    The files under test are the real ones; only addresses and credentials
+    change, and ``subscribers`` (app id -> topics) are granted subscriptions on
+    the customer pub/sub, as an operator adds a consumer.
     """
     dest.mkdir(parents=True, exist_ok=True)
     for source in sorted(COMPONENTS_DIR.glob("*.yaml")):
         documents = [doc for doc in yaml.safe_load_all(source.read_text()) if doc]
         for doc in documents:
+            if doc.get("kind") != "Component":
+                continue
             for item in doc.get("spec", {}).get("metadata", None) or []:
-                if doc.get("kind") != "Component":
-                    continue
                 if item["name"] == "connectionString":
                     item["value"] = postgres_dsn
                 elif item["name"] == "redisHost":
                     item["value"] = redis_address
+                elif item["name"] == "redisPassword":
+                    item["value"] = redis_password
+            if doc["metadata"]["name"] == PUBSUB and subscribers:
+                _grant_subscriptions(doc, subscribers)
+        for doc in documents:
+            resolution = doc.get("spec", {}).get("nameResolution")
+            if doc.get("kind") == "Configuration" and resolution:
+                # One file per stack: its sidecars find each other, no one else's.
+                resolution["configuration"]["connectionString"] = str(
+                    dest.parent / "nameresolution.db"
+                )
         (dest / source.name).write_text(yaml.safe_dump_all(documents, sort_keys=False))
     return dest
+
+
+def _grant_subscriptions(
+    component: dict[str, Any], subscribers: Mapping[str, Sequence[str]]
+) -> None:
+    for item in component["spec"]["metadata"]:
+        if item["name"] == "subscriptionScopes":
+            grants = [f"{app}={','.join(topics)}" for app, topics in subscribers.items()]
+            item["value"] = ";".join([item["value"], *grants])
+    scopes = component.setdefault("scopes", [])
+    scopes.extend(app for app in subscribers if app not in scopes)
 
 
 @dataclasses.dataclass
@@ -47,6 +81,7 @@ class Infrastructure:
     postgres_dsn: str
     redis_address: str
     placement_address: str
+    redis_password: str = ""
     processes: list[Process] = dataclasses.field(default_factory=list)
     scratch: list[Path] = dataclasses.field(default_factory=list)
 
@@ -60,14 +95,16 @@ class Infrastructure:
 def start_infrastructure(root: Path) -> Infrastructure:
     """Throwaway servers on free ports under ``root``.
 
-    TEST_POSTGRES_DSN, TEST_REDIS_ADDRESS and TEST_PLACEMENT_ADDRESS point the
-    suite at servers that already run (containers, a CI service) instead.
+    TEST_POSTGRES_DSN, TEST_REDIS_ADDRESS (with TEST_REDIS_PASSWORD) and
+    TEST_PLACEMENT_ADDRESS point the suite at servers that already run
+    (containers, a CI service) instead.
     """
     logs = root / "logs"
     infra = Infrastructure(
         postgres_dsn=os.environ.get("TEST_POSTGRES_DSN", ""),
         redis_address=os.environ.get("TEST_REDIS_ADDRESS", ""),
         placement_address=os.environ.get("TEST_PLACEMENT_ADDRESS", ""),
+        redis_password=os.environ.get("TEST_REDIS_PASSWORD", ""),
     )
     try:
         if not infra.postgres_dsn:
@@ -79,7 +116,10 @@ def start_infrastructure(root: Path) -> Infrastructure:
             infra.processes.append(postgres.start())
             infra.postgres_dsn = postgres.dsn()
         if not infra.redis_address:
-            redis = Redis(root / "redis", free_port(), logs, durable=False)
+            infra.redis_password = secrets.token_urlsafe(24)
+            redis = Redis(
+                root / "redis", free_port(), logs, durable=False, password=infra.redis_password
+            )
             infra.processes.append(redis.start())
             infra.redis_address = redis.address
         if not infra.placement_address:
@@ -113,6 +153,65 @@ class App:
         self.sidecar_spec.wait_ready(self.sidecar)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class AppPorts:
+    app: int
+    http: int
+    grpc: int
+    internal_grpc: int
+    metrics: int
+
+    @classmethod
+    def free(cls) -> AppPorts:
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+
+
+def new_tokens() -> dict[str, str]:
+    """The app token (sidecar -> app) and API token (anyone -> sidecar)."""
+    return {
+        "APP_API_TOKEN": secrets.token_urlsafe(32),
+        "DAPR_API_TOKEN": secrets.token_urlsafe(32),
+    }
+
+
+def sidecar_for(
+    app_id: str,
+    infra: Infrastructure,
+    root: Path,
+    ports: AppPorts,
+    tokens: dict[str, str],
+    join_placement: bool = True,
+    subscribers: Mapping[str, Sequence[str]] | None = None,
+    app_health_path: str | None = None,
+    scheduler_address: str | None = None,
+) -> Sidecar:
+    """daprd for ``app_id``: loopback only, an API token always, the project's components."""
+    resources = render_components(
+        root / f"components-{app_id}",
+        infra.postgres_dsn,
+        infra.redis_address,
+        infra.redis_password,
+        subscribers,
+    )
+    return Sidecar(
+        app_id=app_id,
+        app_port=ports.app,
+        http_port=ports.http,
+        grpc_port=ports.grpc,
+        internal_grpc_port=ports.internal_grpc,
+        metrics_port=ports.metrics,
+        # Without placement the sidecar hosts no actors (and cannot disturb
+        # the actor table of the other sidecars when it restarts).
+        placement_address=infra.placement_address if join_placement else None,
+        resources_dir=resources,
+        config_file=resources / "config.yaml",
+        log_dir=root / "logs",
+        app_health_path=app_health_path,
+        scheduler_address=scheduler_address,
+        env=dict(tokens),
+    )
+
+
 def start_app(
     app_id: str,
     command: Sequence[str],
@@ -123,47 +222,52 @@ def start_app(
     port_variables: Sequence[str] = ("APP_PORT",),
     join_placement: bool = True,
     tokens: dict[str, str] | None = None,
+    ports: AppPorts | None = None,
+    subscribers: Mapping[str, Sequence[str]] | None = None,
+    app_health_path: str | None = None,
+    log_to_console: bool = False,
+    scheduler_address: str | None = None,
 ) -> App:
     """Start ``command``, which serves the port named by ``port_variables``, and its daprd.
 
-    ``tokens`` (APP_API_TOKEN, DAPR_API_TOKEN) go to both, as the injector and
-    the Deployment arrange in Kubernetes.
+    ``tokens`` (APP_API_TOKEN, DAPR_API_TOKEN; fresh ones if not given) go to
+    both, as the injector and the Deployment arrange in Kubernetes.
     """
-    logs = root / "logs"
-    resources = render_components(
-        root / f"components-{app_id}", infra.postgres_dsn, infra.redis_address
-    )
-    app_port = free_port()
-    spec = Sidecar(
-        app_id=app_id,
-        app_port=app_port,
-        http_port=free_port(),
-        grpc_port=free_port(),
-        internal_grpc_port=free_port(),
-        metrics_port=free_port(),
-        # Without placement the sidecar hosts no actors (and cannot disturb
-        # the actor table of the other sidecars when it restarts).
-        placement_address=infra.placement_address if join_placement else None,
-        resources_dir=resources,
-        config_file=resources / "config.yaml",
-        log_dir=logs,
-        env=dict(tokens or {}),
+    tokens = tokens or new_tokens()
+    ports = ports or AppPorts.free()
+    spec = sidecar_for(
+        app_id,
+        infra,
+        root,
+        ports,
+        tokens,
+        join_placement,
+        subscribers,
+        app_health_path,
+        scheduler_address,
     )
     app_env = {
-        **(tokens or {}),
-        **dict.fromkeys(port_variables, str(app_port)),
+        **tokens,
+        **dict.fromkeys(port_variables, str(ports.app)),
         "DAPR_HTTP_PORT": str(spec.http_port),
         "DAPR_GRPC_PORT": str(spec.grpc_port),
         **{key: str(value) for key, value in (env or {}).items()},
     }
-    app = Process(app_id, list(command), logs / f"{app_id}.log", env=app_env, cwd=PROJECT_ROOT)
+    app = Process(
+        app_id,
+        list(command),
+        root / "logs" / f"{app_id}.log",
+        env=app_env,
+        cwd=PROJECT_ROOT,
+        log_to_console=log_to_console,
+    )
     sidecar: Process | None = None
     try:
         # Together, as the injector does: the SDK's actor host waits at start-up
         # for the sidecar's outbound health, and daprd waits for the app port.
         app.start()
         sidecar = spec.start()
-        app_url = f"http://127.0.0.1:{app_port}"
+        app_url = f"http://127.0.0.1:{ports.app}"
         wait_until(http_ready(app_url + ready_path), app, app_id, timeout=90)
         spec.wait_ready(sidecar)
     except BaseException:
@@ -172,6 +276,35 @@ def start_app(
         app.stop()
         raise
     return App(app_id, app_url, spec.url, app, sidecar, spec)
+
+
+@dataclasses.dataclass
+class LoneSidecar:
+    """A daprd with no app behind it: how another service publishes, say."""
+
+    app_id: str
+    url: str
+    api_token: str
+    process: Process
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_sidecar(
+    app_id: str, infra: Infrastructure, root: Path, join_placement: bool = False
+) -> LoneSidecar:
+    """``join_placement``: it can then call actors (it hosts none)."""
+    tokens = new_tokens()
+    spec = sidecar_for(app_id, infra, root, AppPorts.free(), tokens, join_placement)
+    spec.app_port = None
+    process = spec.start()
+    try:
+        spec.wait_ready(process)
+    except BaseException:
+        process.stop()
+        raise
+    return LoneSidecar(app_id, spec.url, tokens["DAPR_API_TOKEN"], process)
 
 
 def customer_service_command() -> list[str]:
@@ -186,4 +319,6 @@ def customer_service_env(infra: Infrastructure) -> dict[str, str]:
         "CUSTOMER_ENVIRONMENT": "development",
         "CUSTOMER_DATABASE_DSN": infra.postgres_dsn,
         "CUSTOMER_LOG_LEVEL": "info",
+        # Locally the sidecar calls the app on loopback (in a pod, from outside it).
+        "CUSTOMER_HTTP_HOST": "127.0.0.1",
     }

@@ -15,6 +15,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+import structlog.tracebacks
 from opentelemetry import trace
 
 # The W3C traceparent of the request being served, for when no OpenTelemetry
@@ -45,6 +46,42 @@ def redact_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableM
         if key != "event":
             event[key] = _redact(event[key], key)
     return event
+
+
+# Secrets by their shape, for text no key names: exception messages, tracebacks.
+_SECRET_TEXT = re.compile(
+    r"(?i:bearer)\s+\S+"  # an Authorization value
+    r"|[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"  # a JWT
+    r"|[0-9a-fA-F-]{36}\.[A-Za-z0-9_-]{20,}"  # our one-time tokens: <customer id>.<random>
+)
+
+
+def scrub_text(text: str) -> str:
+    return _SECRET_TEXT.sub(REDACTED, text)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {key: _scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(item) for item in value]
+    return value
+
+
+def scrub_exceptions(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Exception text can quote whatever the failing code held: scrub it."""
+    for key in ("exception", "exc_info", "error"):
+        if key in event:
+            event[key] = _scrub(event[key])
+    return event
+
+
+# Tracebacks as data, without frame locals: those hold requests, tokens, keys.
+render_tracebacks = structlog.processors.ExceptionRenderer(
+    structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+)
 
 
 def add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -87,7 +124,8 @@ def configure_logging(level: str) -> None:
         processors=[
             structlog.stdlib.filter_by_level,
             *shared,
-            structlog.processors.format_exc_info,
+            render_tracebacks,
+            scrub_exceptions,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -99,7 +137,8 @@ def configure_logging(level: str) -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.EventRenamer("message"),
-            structlog.processors.dict_tracebacks,
+            render_tracebacks,
+            scrub_exceptions,
             structlog.processors.JSONRenderer(),
         ],
     )

@@ -13,6 +13,9 @@ import jwt
 ALGORITHM = "HS256"
 CUSTOMER = "customer"
 ADMIN = "admin"
+KNOWN_ROLES = frozenset({CUSTOMER, ADMIN})
+# No token may live longer than this, whoever issued it.
+MAX_LIFETIME = timedelta(hours=24)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -20,6 +23,10 @@ class Claims:
     subject: str
     roles: frozenset[str]
     expires_at: float  # seconds since the epoch
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
 
 
 class InvalidToken(Exception):
@@ -59,9 +66,20 @@ class TokenIssuer:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from None
-        roles = claims.get("roles") or []
-        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        roles = claims.get("roles")
+        # Only roles this service knows; a token without one grants nothing.
+        if (
+            not isinstance(roles, list)
+            or not roles
+            or not all(isinstance(r, str) and r in KNOWN_ROLES for r in roles)
+        ):
             raise InvalidToken("roles")
+        try:
+            lifetime = float(claims["exp"]) - float(claims["iat"])
+        except (TypeError, ValueError):
+            raise InvalidToken("iat") from None
+        if lifetime > MAX_LIFETIME.total_seconds():
+            raise InvalidToken("lifetime")
         return Claims(
             subject=str(claims["sub"]), roles=frozenset(roles), expires_at=float(claims["exp"])
         )

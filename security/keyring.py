@@ -35,6 +35,22 @@ class Sealed:
         return cls(doc["key_id"], doc["ciphertext"])
 
 
+def parse_keys(text: str) -> dict[str, bytes]:
+    """``id:base64key,id:base64key`` (newest first) -> {id: key}, in that order."""
+    keys: dict[str, bytes] = {}
+    for entry in (part.strip() for part in text.split(",") if part.strip()):
+        key_id, sep, encoded = entry.partition(":")
+        if not sep or not key_id:
+            raise KeyringError("each key must be written id:base64")
+        if key_id in keys:
+            raise KeyringError(f"key {key_id!r} appears twice")
+        try:
+            keys[key_id] = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise KeyringError(f"key {key_id!r} is not base64") from None
+    return keys
+
+
 class Keyring:
     def __init__(self, keys: dict[str, bytes]) -> None:
         if not keys:
@@ -47,16 +63,7 @@ class Keyring:
 
     @classmethod
     def parse(cls, text: str) -> Keyring:
-        keys: dict[str, bytes] = {}
-        for entry in (part.strip() for part in text.split(",") if part.strip()):
-            key_id, sep, encoded = entry.partition(":")
-            if not sep or not key_id:
-                raise KeyringError("each key must be written id:base64")
-            try:
-                keys[key_id] = base64.b64decode(encoded, validate=True)
-            except binascii.Error:
-                raise KeyringError(f"key {key_id!r} is not base64") from None
-        return cls(keys)
+        return cls(parse_keys(text))
 
     def seal(self, plaintext: bytes, context: bytes) -> Sealed:
         """Encrypt, binding ``context`` (e.g. the customer id) as associated data."""

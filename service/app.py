@@ -30,15 +30,17 @@ from readmodel.projection import SegmentCache
 from security.access_tokens import TokenIssuer
 from security.passwords import DecoyHash
 from service import problems
+from service.actor_guard import ActorCallGuard
 from service.api import addresses, customers, events, health, metrics, preferences, segments
 from service.api import auth as auth_routes
 from service.auth import Authenticator
 from service.dependencies import AuthServices, Resources
+from service.gate import CallerGate
 from service.middleware import ObservabilityMiddleware, SecurityHeadersMiddleware
+from service.publisher import Publisher
 from service.segment_jobs import SegmentJobs
 from service.settings import Settings, get_settings
 from service.sidecar import make_sidecar_session
-from service.sidecar_guard import SidecarOnlyGuard
 
 log = get_logger(__name__)
 
@@ -72,9 +74,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_size=settings.database_pool_size,
             command_timeout=5,
         )
-        store = DocumentStore(sidecar, settings.state_store, CUSTOMER_KEY_PREFIX)
+        event_keys = settings.mac_keyring("event")
+        store = DocumentStore(sidecar, settings.state_store, CUSTOMER_KEY_PREFIX, event_keys)
         claims = ClaimStore(sidecar, settings.state_store)
-        invoker = ActorInvoker(sidecar)
+        invoker = ActorInvoker(sidecar, command_keys)
         keys = KeyClaims(invoker, claims)
         policy = Policy(
             customer_groups=frozenset(settings.groups),
@@ -119,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             state_serializer=serializer,
             actor_factory=unique_key_factory,
         )
+        publisher = Publisher(sidecar, settings.pubsub, event_keys, settings.app_id)
         app.state.resources = Resources(
             settings=settings,
             sidecar=sidecar,
@@ -126,8 +130,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database=database,
             auth=auth,
             keys=keys,
+            publisher=publisher,
+            event_keys=event_keys,
         )
-        app.state.segment_jobs = SegmentJobs(database, sidecar, settings)
+        app.state.segment_jobs = SegmentJobs(database, publisher, settings.events_topic)
         app.state.segment_cache = SegmentCache()
         await _record_groups(database, settings)
         await app.state.segment_jobs.resume()
@@ -144,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await sidecar.close()
             await database.close()
 
+    command_keys = settings.mac_keyring("command")
     issuer = TokenIssuer(
         secret=settings.signing_secret(),
         issuer=settings.jwt_issuer,
@@ -161,10 +168,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     actor_host = DaprActor(app)
     problems.install(app)
     app.include_router(health.router)
-    app.state.authenticator = Authenticator(
-        issuer=issuer,
-        app_api_token=settings.app_api_token.get_secret_value() if settings.app_api_token else None,
-    )
+    authenticator = Authenticator(issuer)
+    app.state.authenticator = authenticator
     app.include_router(auth_routes.router)
     app.include_router(customers.router)
     app.include_router(addresses.router)
@@ -173,9 +178,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
+    # Innermost first: the actor guard runs after the gate has let a call in.
+    app.add_middleware(ActorCallGuard, keys=command_keys)
     app.add_middleware(
-        SidecarOnlyGuard,
-        token=settings.app_api_token.get_secret_value() if settings.app_api_token else None,
+        CallerGate,
+        app_token=settings.app_api_token.get_secret_value() if settings.app_api_token else None,
+        app_id=settings.app_id,
+        callers=settings.service_callers,
+        bearer_is_valid=authenticator.bearer_is_valid,
     )
     app.add_middleware(ObservabilityMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

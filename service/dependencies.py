@@ -14,7 +14,9 @@ from actors.key_claims import KeyClaims
 from domain.policy import Policy
 from security.access_tokens import TokenIssuer
 from security.keyring import Keyring
+from security.macs import MacKeyring
 from security.passwords import DecoyHash
+from service.publisher import Publisher
 from service.settings import Settings
 
 
@@ -35,6 +37,9 @@ class Resources:
     database: asyncpg.Pool
     auth: AuthServices
     keys: KeyClaims
+    publisher: Publisher
+    # Verifies the events this service published (the projector's check).
+    event_keys: MacKeyring
 
 
 async def _resources(request: Request) -> Resources:

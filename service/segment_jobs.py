@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-import aiohttp
 import asyncpg
 
 from observability.logging import get_logger
 from readmodel.segment_evaluation import evaluate_segment, stale_segments
-from service.publisher import publish
-from service.settings import Settings
+from service.publisher import Publisher
 
 log = get_logger(__name__)
 
@@ -18,12 +16,10 @@ SEGMENTS_CHANGED = "customer.segments.changed"
 
 
 class SegmentJobs:
-    def __init__(
-        self, pool: asyncpg.Pool, sidecar: aiohttp.ClientSession, settings: Settings
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, publisher: Publisher, topic: str) -> None:
         self._pool = pool
-        self._sidecar = sidecar
-        self._settings = settings
+        self._publisher = publisher
+        self._topic = topic
         self._running: dict[str, asyncio.Task[None]] = {}
         self._again: set[str] = set()
 
@@ -42,10 +38,8 @@ class SegmentJobs:
             log.warning("could not look for segments to evaluate", error=type(exc).__name__)
 
     async def _announce(self, customer_id: str, added: list[str], removed: list[str]) -> None:
-        await publish(
-            self._sidecar,
-            self._settings.pubsub,
-            self._settings.events_topic,
+        await self._publisher.publish(
+            self._topic,
             SEGMENTS_CHANGED,
             customer_id,
             {"customer_id": customer_id, "added": added, "removed": removed},

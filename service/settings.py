@@ -26,6 +26,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from security.keyring import Keyring, KeyringError
+from security.macs import MacKeyring
+from service.callers import Scope, parse_callers
 
 ENV_PREFIX = "CUSTOMER_"
 
@@ -96,8 +98,20 @@ class Settings(BaseSettings):
 
     # --- Other services, called through Dapr service invocation ---------------
     auth_service_addr: str = "auth-service"
-    order_service_addr: str = "order-service"
     loyalty_service_addr: str = "loyalty-service"
+
+    # --- Who may call through Dapr (see service/callers.py) --------------------
+    # This service's own Dapr app id: calls addressed to another id are not ours.
+    app_id: str = "customer-service"
+    service_callers: Annotated[dict[str, Scope], NoDecode] = Field(default_factory=dict)
+    # The only app that may publish order events (the Dapr pub/sub scopes say
+    # the same); the seed's CUSTOMER_ORDER_SERVICE_ADDR names the same app.
+    order_service_app_id: str = Field(
+        default="order-service",
+        validation_alias=AliasChoices(
+            "CUSTOMER_ORDER_SERVICE_APP_ID", "CUSTOMER_ORDER_SERVICE_ADDR"
+        ),
+    )
 
     # --- Feature flags ----------------------------------------------------------
     enable_segments: bool = True
@@ -122,6 +136,11 @@ class Settings(BaseSettings):
     # at rest, the other seals tokens for the notification service.
     totp_keys: SecretStr | None = Field(default=None, validate_default=True)
     notification_keys: SecretStr | None = Field(default=None, validate_default=True)
+    # HMAC-SHA256 keyrings, same format: one signs this service's calls to its
+    # own actors, the other the events it publishes (checked by its projector).
+    # Every replica needs the same rings.
+    command_keys: SecretStr | None = Field(default=None, validate_default=True)
+    event_keys: SecretStr | None = Field(default=None, validate_default=True)
 
     # --- Observability ------------------------------------------------------------
     log_level: LogLevel = "info"
@@ -178,6 +197,12 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return _ephemeral("jwt")
+
+    def mac_keyring(self, which: Literal["command", "event"]) -> MacKeyring:
+        configured = self.command_keys if which == "command" else self.event_keys
+        if configured is not None:
+            return MacKeyring.parse(configured.get_secret_value())
+        return MacKeyring({f"dev-{which}": base64.b64decode(_ephemeral(which))})
 
     def keyring(self, which: Literal["totp", "notification"]) -> Keyring:
         configured = self.totp_keys if which == "totp" else self.notification_keys
@@ -237,6 +262,23 @@ class Settings(BaseSettings):
         except KeyringError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+    @field_validator("command_keys", "event_keys")
+    @classmethod
+    def _mac_keyring(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        _required_outside_development(value, info)
+        if value is None:
+            return None
+        try:
+            MacKeyring.parse(value.get_secret_value())
+        except KeyringError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @field_validator("service_callers", mode="before")
+    @classmethod
+    def _service_callers(cls, value: object) -> object:
+        return parse_callers(value) if isinstance(value, str) else value
 
     @field_validator("app_api_token")
     @classmethod

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Response, status
 from actors.codec import encode
 from domain.commands import AddAddress, RemoveAddress, SetDefaultAddress, UpdateAddress
 from service.actor_replies import call_customer, tag_version
-from service.auth import OwnerOrAdmin
+from service.auth import OwnerAdminOrReader, OwnerOrAdmin
 from service.dependencies import Actors
 from service.preconditions import IdempotencyKey, IfMatch, address_id_for
 from service.problems import Problem
@@ -25,7 +25,6 @@ from service.schemas import (
 router = APIRouter(
     prefix="/api/v1/customers/{customer_id}/addresses",
     tags=["addresses"],
-    dependencies=[OwnerOrAdmin],
 )
 
 
@@ -34,7 +33,12 @@ def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:
     return {"address": reply["address"], "version": reply["version"]}
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=AddressReply)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AddressReply,
+    dependencies=[OwnerOrAdmin],
+)
 async def create_address(
     customer_id: uuid.UUID,
     body: AddressCreate,
@@ -72,14 +76,14 @@ async def create_address(
     return _present(response, reply)
 
 
-@router.get("", response_model=AddressList)
+@router.get("", response_model=AddressList, dependencies=[OwnerAdminOrReader])
 async def list_addresses(customer_id: uuid.UUID, actors: Actors, response: Response) -> Any:
     reply = await call_customer(actors, str(customer_id), "get_addresses")
     tag_version(response, reply["version"])
     return {"addresses": reply["addresses"], "version": reply["version"]}
 
 
-@router.get("/{address_id}", response_model=AddressReply)
+@router.get("/{address_id}", response_model=AddressReply, dependencies=[OwnerAdminOrReader])
 async def get_address(
     customer_id: uuid.UUID, address_id: uuid.UUID, actors: Actors, response: Response
 ) -> Any:
@@ -91,7 +95,7 @@ async def get_address(
     return {"address": found, "version": reply["version"]}
 
 
-@router.patch("/{address_id}", response_model=AddressReply)
+@router.patch("/{address_id}", response_model=AddressReply, dependencies=[OwnerOrAdmin])
 async def update_address(
     customer_id: uuid.UUID,
     address_id: uuid.UUID,
@@ -110,7 +114,7 @@ async def update_address(
     return _present(response, reply)
 
 
-@router.delete("/{address_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{address_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[OwnerOrAdmin])
 async def delete_address(
     customer_id: uuid.UUID,
     address_id: uuid.UUID,
@@ -124,7 +128,7 @@ async def delete_address(
     tag_version(response, reply["version"])
 
 
-@router.post("/{address_id}/set-default", response_model=AddressReply)
+@router.post("/{address_id}/set-default", response_model=AddressReply, dependencies=[OwnerOrAdmin])
 async def set_default_address(
     customer_id: uuid.UUID,
     address_id: uuid.UUID,

@@ -16,7 +16,7 @@ from domain.unique_keys import legacy_id_key
 from readmodel.queries import MAX_LIMIT, BadCursor, CustomerFilter, Sort
 from readmodel.queries import list_customers as list_customers_query
 from service.actor_replies import call_customer, tag_version
-from service.auth import AdminOnly, Owner, OwnerOrAdmin
+from service.auth import AdminOnly, AdminOrReader, Owner, OwnerAdminOrReader, OwnerOrAdmin
 from service.dependencies import Actors, Deps
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
@@ -92,7 +92,7 @@ async def list_customers(
     return {"customers": rows, "next_cursor": next_cursor}
 
 
-@router.get("/by-legacy-id/{legacy_id}", response_model=CustomerReply, dependencies=[AdminOnly])
+@router.get("/by-legacy-id/{legacy_id}", response_model=CustomerReply, dependencies=[AdminOrReader])
 async def get_customer_by_legacy_id(
     legacy_id: Annotated[LegacyId, Path()], deps: Deps, response: Response
 ) -> Any:
@@ -110,7 +110,7 @@ async def get_customer_by_legacy_id(
     return _present(response, reply)
 
 
-@router.get("/{customer_id}", response_model=CustomerReply, dependencies=[OwnerOrAdmin])
+@router.get("/{customer_id}", response_model=CustomerReply, dependencies=[OwnerAdminOrReader])
 async def get_customer(
     customer_id: uuid.UUID,
     actors: Actors,
@@ -135,7 +135,7 @@ async def update_customer(
     caller: Owner,
 ) -> Any:
     changes = body.to_changes()
-    if not caller.privileged and (reserved := sorted(changes.keys() & ADMIN_FIELDS)):
+    if not caller.is_admin and (reserved := sorted(changes.keys() & ADMIN_FIELDS)):
         raise Problem(
             403, "forbidden", "Not allowed", "only an admin may change: " + ", ".join(reserved)
         )

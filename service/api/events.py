@@ -26,8 +26,9 @@ from observability.metrics import (
     SEGMENTS_ASSIGNED,
 )
 from readmodel.projection import MalformedSnapshot, SegmentCache, apply_snapshot
+from security import event_signature
 from service.dependencies import Deps
-from service.publisher import PublishFailed, publish
+from service.publisher import PublishFailed
 
 router = APIRouter(tags=["subscriptions"], include_in_schema=False)
 log = get_logger(__name__)
@@ -61,9 +62,7 @@ async def _dead_letter(deps: Deps, topic: str, raw: bytes, reason: str) -> dict[
     settings = deps.settings
     data = {"topic": topic, "reason": reason, "event": raw.decode(errors="replace")}
     try:
-        await publish(
-            deps.sidecar, settings.pubsub, settings.dead_letter_topic, "dead_letter", topic, data
-        )
+        await deps.publisher.publish(settings.dead_letter_topic, "dead_letter", topic, data)
     except PublishFailed:
         log.warning("dead letter could not be published; retrying", topic=topic)
         return RETRY
@@ -81,6 +80,11 @@ async def on_customer_event(request: Request, deps: Deps) -> dict[str, str]:
         if event_type == SEGMENTS_CHANGED:
             return SUCCESS  # ours, derived from the projection: nothing to apply
         data = event["data"]
+        # Only what this service signed may touch the read model.
+        if not event_signature.is_authentic(deps.event_keys, event_type, data):
+            return await _dead_letter(
+                deps, "customer-events", raw, "unauthenticated: the event signature is wrong"
+            )
         occurred_at = datetime.fromisoformat(data["occurred_at"])
         snapshot = data["snapshot"]
         if not isinstance(snapshot, dict) or snapshot.get("id") != data["customer_id"]:
@@ -96,9 +100,7 @@ async def on_customer_event(request: Request, deps: Deps) -> dict[str, str]:
             if change is not None and (change.added or change.removed):
                 # Inside the transaction: if publishing fails, nothing is kept and
                 # the redelivery tries again (a duplicate at worst, never a loss).
-                await publish(
-                    deps.sidecar,
-                    deps.settings.pubsub,
+                await deps.publisher.publish(
                     deps.settings.events_topic,
                     SEGMENTS_CHANGED,
                     snapshot["id"],

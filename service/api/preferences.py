@@ -10,7 +10,7 @@ from fastapi import APIRouter, Response
 from actors.codec import encode
 from domain.commands import UpdatePreferences
 from service.actor_replies import call_customer, tag_version
-from service.auth import OwnerOrAdmin
+from service.auth import OwnerAdminOrReader, OwnerOrAdmin
 from service.dependencies import Actors
 from service.preconditions import IfMatch
 from service.schemas import PreferencesReply, PreferencesUpdate
@@ -18,7 +18,6 @@ from service.schemas import PreferencesReply, PreferencesUpdate
 router = APIRouter(
     prefix="/api/v1/customers/{customer_id}/preferences",
     tags=["preferences"],
-    dependencies=[OwnerOrAdmin],
 )
 
 
@@ -27,12 +26,12 @@ def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:
     return {"preferences": reply["preferences"], "version": reply["version"]}
 
 
-@router.get("", response_model=PreferencesReply)
+@router.get("", response_model=PreferencesReply, dependencies=[OwnerAdminOrReader])
 async def get_preferences(customer_id: uuid.UUID, actors: Actors, response: Response) -> Any:
     return _present(response, await call_customer(actors, str(customer_id), "get_preferences"))
 
 
-@router.patch("", response_model=PreferencesReply)
+@router.patch("", response_model=PreferencesReply, dependencies=[OwnerOrAdmin])
 async def update_preferences(
     customer_id: uuid.UUID,
     body: PreferencesUpdate,

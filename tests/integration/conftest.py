@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import secrets
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,50 +23,43 @@ from devstack.stack import (
     CUSTOMER_PORT_VARIABLES,
     App,
     Infrastructure,
+    LoneSidecar,
     customer_service_command,
     customer_service_env,
     start_app,
     start_infrastructure,
+    start_sidecar,
 )
 from readmodel.migrate import apply_migrations
-from security.access_tokens import TokenIssuer
-from security.keyring import Keyring
-from service.schemas import CREATE_EXAMPLE
-
-# Secrets the running service is given; test_observability checks that no log
-# line carries them. Postgres trusts loopback, so the password is never checked.
-JWT_SECRET = "jwt-" + secrets.token_hex(24)
-DATABASE_PASSWORD = "pg-" + secrets.token_hex(12)
-# As in production: the sidecar's API and the app's actor routes both need a token.
-APP_API_TOKEN = "app-" + secrets.token_hex(16)
-DAPR_API_TOKEN = "dapr-" + secrets.token_hex(16)
-TOTP_KEY = secrets.token_bytes(32)
-NOTIFICATION_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
-NOTIFICATION_KEYS = Keyring.parse(f"n1:{NOTIFICATION_KEY}")
-ISSUER = TokenIssuer(
-    secret=JWT_SECRET, issuer="customer-service", audience="shop", lifetime=timedelta(minutes=15)
+from tests.support.credentials import (
+    APP_API_TOKEN,
+    COMMAND_KEYRING,
+    DAPR_API_TOKEN,
+    DATABASE_PASSWORD,
+    EVENT_KEYRING,
+    JWT_SECRET,
+    NOTIFICATION_KEY,
+    NOTIFICATION_KEYS,
+    SERVICE_CALLERS,
+    TOTP_KEY,
+    admin_token,
+    customer_token,
 )
+from tests.support.values import SEED_CUSTOMER, customer_body, unique_email
 
-
-def admin_token() -> str:
-    return ISSUER.issue("ops@example.com", ["admin"], datetime.now(UTC))
-
-
-def customer_token(customer_id: str) -> str:
-    return ISSUER.issue(customer_id, ["customer"], datetime.now(UTC))
-
-
-SEED_CUSTOMER = CREATE_EXAMPLE
-
-
-def unique_email(label: str = "customer") -> str:
-    """One live customer per email: each test customer gets its own."""
-    return f"{label}-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def customer_body(**overrides: Any) -> dict[str, Any]:
-    """The seed's create request with an email nobody else has."""
-    return {**SEED_CUSTOMER, "email": unique_email(), **overrides}
+__all__ = [
+    "APP_API_TOKEN",
+    "DAPR_API_TOKEN",
+    "DATABASE_PASSWORD",
+    "JWT_SECRET",
+    "NOTIFICATION_KEYS",
+    "SEED_CUSTOMER",
+    "EventSink",
+    "admin_token",
+    "customer_body",
+    "customer_token",
+    "unique_email",
+]
 
 
 @pytest.fixture(scope="session")
@@ -93,6 +83,9 @@ def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
         "CUSTOMER_JWT_SECRET": JWT_SECRET,
         "CUSTOMER_TOTP_KEYS": "t1:" + base64.b64encode(TOTP_KEY).decode(),
         "CUSTOMER_NOTIFICATION_KEYS": f"n1:{NOTIFICATION_KEY}",
+        "CUSTOMER_COMMAND_KEYS": COMMAND_KEYRING,
+        "CUSTOMER_EVENT_KEYS": EVENT_KEYRING,
+        "CUSTOMER_SERVICE_CALLERS": SERVICE_CALLERS,
         # Fast hashes for the suite (development only; production needs >= 10).
         "CUSTOMER_BCRYPT_COST": "4",
         "CUSTOMER_DATABASE_DSN": dsn,
@@ -162,7 +155,12 @@ def event_sink(
     infra: Infrastructure, stack_root: Path, customer_service: App
 ) -> Iterator[EventSink]:
     app = start_app(
-        "event-sink", [sys.executable, "-m", "tests.support.event_sink"], infra, stack_root
+        "event-sink",
+        [sys.executable, "-m", "tests.support.event_sink"],
+        infra,
+        stack_root,
+        # An operator grants each consumer its topics (subscriptionScopes).
+        subscribers={"event-sink": ["customer-events", "customer-events-deadletter"]},
     )
     yield EventSink(app)
     app.stop()
@@ -191,6 +189,45 @@ async def sidecar(customer_service: App) -> AsyncIterator[httpx.AsyncClient]:
         base_url=customer_service.sidecar_url,
         headers={"dapr-api-token": DAPR_API_TOKEN},
         timeout=30,
+    ) as client:
+        yield client
+
+
+class CallerSidecars:
+    """daprd of other apps, as the platform's services would call us: one per app id."""
+
+    def __init__(self, infra: Infrastructure, root: Path) -> None:
+        self._infra = infra
+        self._root = root
+        self._started: dict[str, LoneSidecar] = {}
+
+    def __call__(self, app_id: str, actors: bool = False) -> LoneSidecar:
+        """``actors``: it joins placement, so it can call actors (it hosts none)."""
+        key = f"{app_id}+actors" if actors else app_id
+        if key not in self._started:
+            self._started[key] = start_sidecar(app_id, self._infra, self._root, actors)
+        return self._started[key]
+
+    def stop(self) -> None:
+        for sidecar in self._started.values():
+            sidecar.stop()
+
+
+@pytest.fixture(scope="session")
+def caller_sidecars(
+    infra: Infrastructure, stack_root: Path, customer_service: App
+) -> Iterator[CallerSidecars]:
+    sidecars = CallerSidecars(infra, stack_root)
+    yield sidecars
+    sidecars.stop()
+
+
+@pytest.fixture
+async def order_service(caller_sidecars: CallerSidecars) -> AsyncIterator[httpx.AsyncClient]:
+    """The order service's sidecar: the only one that may publish order events."""
+    sidecar = caller_sidecars("order-service")
+    async with httpx.AsyncClient(
+        base_url=sidecar.url, headers={"dapr-api-token": sidecar.api_token}, timeout=30
     ) as client:
         yield client
 

@@ -13,7 +13,7 @@ import httpx
 
 from service.schemas import ADDRESS_EXAMPLE
 from tests.integration.conftest import EventSink, customer_body
-from tests.integration.test_write_path import OUTBOX_SETTLE_SECONDS, stored_document
+from tests.support.documents import OUTBOX_SETTLE_SECONDS, stored_document
 
 CUSTOMERS = "/api/v1/customers"
 

@@ -14,7 +14,7 @@ import httpx
 
 from domain.unique_keys import email_key
 from tests.integration.conftest import EventSink, customer_body, unique_email
-from tests.integration.test_write_path import OUTBOX_SETTLE_SECONDS, stored_document
+from tests.support.documents import OUTBOX_SETTLE_SECONDS, stored_document
 
 CUSTOMERS = "/api/v1/customers"
 

@@ -33,6 +33,7 @@ from readmodel.migrate import apply_migrations
 from readmodel.projection import apply_snapshot
 from readmodel.rebuild import rebuild
 from tests.integration.conftest import EventSink, customer_body, unique_email
+from tests.support.polling import eventually as poll
 from tests.unit.builders import US_ADDRESS, create_command
 
 CUSTOMERS = "/api/v1/customers"
@@ -40,14 +41,7 @@ T = TypeVar("T")
 
 
 async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 15) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        found = await check()
-        if found is not None:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError("the read model never caught up")
-        await asyncio.sleep(0.1)
+    return await poll(check, within, "the read model catching up")
 
 
 async def test_a_created_customer_is_listed_within_seconds(api: httpx.AsyncClient) -> None:
@@ -133,7 +127,7 @@ async def test_keyset_pages_never_repeat_or_skip_while_rows_arrive(
 
 
 async def test_segment_membership_follows_orders_and_profile(
-    api: httpx.AsyncClient, sidecar: httpx.AsyncClient, event_sink: EventSink
+    api: httpx.AsyncClient, order_service: httpx.AsyncClient, event_sink: EventSink
 ) -> None:
     name = "big-business-" + secrets.token_hex(3)
     rules = [
@@ -162,7 +156,10 @@ async def test_segment_membership_follows_orders_and_profile(
             "total": "49.90",
             "placed_at": datetime.now(UTC).isoformat(),
         }
-        response = await sidecar.post("/v1.0/publish/customer-pubsub/order-events", json=order)
+        # As the order service publishes them: through its own sidecar.
+        response = await order_service.post(
+            "/v1.0/publish/customer-pubsub/order-events", json=order
+        )
         assert response.status_code == 204
 
     await publish_order("o-1")

@@ -19,14 +19,14 @@ from devstack.stack import App
 from security.access_tokens import TokenIssuer
 from service.deliveries import open_delivery
 from tests.integration.conftest import (
-    ISSUER,
     JWT_SECRET,
     NOTIFICATION_KEYS,
     EventSink,
     customer_token,
     unique_email,
 )
-from tests.integration.test_write_path import stored_document
+from tests.support.credentials import ISSUER
+from tests.support.documents import stored_document
 
 CUSTOMERS = "/api/v1/customers"
 PASSWORD = "correct horse battery staple"

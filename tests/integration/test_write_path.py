@@ -7,82 +7,21 @@ POST -> Customer actor -> one state transaction (document + outbox event)
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from datetime import UTC, datetime
-from typing import Any
 
 import asyncpg
 import httpx
 
 from devstack.stack import App
-from domain.model import Customer, CustomerStatus, CustomerType
-from tests.integration.conftest import EventSink, customer_body, unique_email
-
-# Long enough for the outbox (1 s hold, then publish) to deliver anything it would.
-OUTBOX_SETTLE_SECONDS = 4.0
-
-
-def state_key(customer_id: str) -> str:
-    # The store prefixes keys with the app id; the actor writes "customer:<id>".
-    return f"customer-service||customer:{customer_id}"
-
-
-async def stored_document(db: asyncpg.Connection, customer_id: str) -> dict[str, Any] | None:
-    raw = await db.fetchval(
-        "SELECT convert_from(value, 'UTF8') FROM dapr_state WHERE key = $1",
-        state_key(customer_id),
-    )
-    return None if raw is None else json.loads(raw)
-
-
-async def stored_customer_ids(db: asyncpg.Connection) -> set[str]:
-    rows = await db.fetch(
-        "SELECT key FROM dapr_state WHERE key LIKE 'customer-service||customer:%'"
-    )
-    return {row["key"].rsplit(":", 1)[1] for row in rows}
-
-
-def other_writers_document(customer_id: str, version: int) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return Customer(
-        id=customer_id,
-        email="other@example.com",
-        first_name="Other",
-        last_name="Writer",
-        phone=None,
-        date_of_birth=None,
-        gender=None,
-        customer_type=CustomerType.BUSINESS,
-        status=CustomerStatus.ACTIVE,
-        email_verified=False,
-        registration_source=None,
-        metadata={},
-        customer_group_id=None,
-        created_at=now,
-        updated_at=now,
-        deleted_at=None,
-        version=version,
-    ).to_document()
-
-
-async def store_behind_the_actors_back(
-    sidecar: httpx.AsyncClient, customer_id: str, version: int
-) -> dict[str, Any]:
-    """Save a document as another writer would; the plain save API has no outbox."""
-    document = other_writers_document(customer_id, version)
-    saved = await sidecar.post(
-        "/v1.0/state/customer-store", json=[{"key": f"customer:{customer_id}", "value": document}]
-    )
-    assert saved.status_code == 204
-    return document
-
-
-async def create(api: httpx.AsyncClient, **overrides: Any) -> dict[str, Any]:
-    response = await api.post("/api/v1/customers", json=customer_body(**overrides))
-    assert response.status_code == 201, response.text
-    customer: dict[str, Any] = response.json()["customer"]
-    return customer
+from tests.integration.conftest import CallerSidecars, EventSink, customer_body, unique_email
+from tests.support.credentials import call_actor
+from tests.support.documents import (
+    OUTBOX_SETTLE_SECONDS,
+    create,
+    store_behind_the_actors_back,
+    stored_customer_ids,
+    stored_document,
+)
 
 
 async def test_create_commits_the_document_with_version_1(
@@ -166,14 +105,17 @@ async def test_a_malformed_id_is_a_422_problem(api: httpx.AsyncClient) -> None:
 
 
 async def test_service_invocation_returns_the_same_customer(
-    api: httpx.AsyncClient, sidecar: httpx.AsyncClient
+    api: httpx.AsyncClient, caller_sidecars: CallerSidecars
 ) -> None:
-    customer = await create(api, email="invoked@example.com")
+    customer = await create(api, email=unique_email("invoked"))
+    crm = caller_sidecars("crm")  # CUSTOMER_SERVICE_CALLERS: crm=admin
 
     direct = await api.get(f"/api/v1/customers/{customer['id']}")
-    invoked = await sidecar.get(
-        f"/v1.0/invoke/customer-service/method/api/v1/customers/{customer['id']}"
-    )
+    async with httpx.AsyncClient(base_url=crm.url, timeout=30) as client:
+        invoked = await client.get(
+            f"/v1.0/invoke/customer-service/method/api/v1/customers/{customer['id']}",
+            headers={"dapr-api-token": crm.api_token},
+        )
 
     assert invoked.status_code == 200
     assert invoked.json() == direct.json()
@@ -224,15 +166,14 @@ async def test_a_failed_transaction_publishes_nothing_and_changes_nothing(
     behind its back, as during a rebalancing); its insert-only transaction
     fails, so the outbox must not publish and the stored document must stay."""
     customer_id = str(uuid.uuid4())
-    actor = f"/v1.0/actors/Customer/{customer_id}/method"
     # 1. The actor loads its (empty) state.
-    first = await sidecar.post(f"{actor}/get", content=b"")
+    first = await call_actor(sidecar, "Customer", customer_id, "get")
     assert first.json()["error"]["code"] == "not_found"
     # 2. Another writer stores the document.
     other = await store_behind_the_actors_back(sidecar, customer_id, version=7)
     # 3. The actor's create is decided on "absent" and its commit must fail.
     payload = {k: v for k, v in customer_body().items() if k != "date_of_birth"}
-    refused = await sidecar.post(f"{actor}/create", json=payload)
+    refused = await call_actor(sidecar, "Customer", customer_id, "create", payload)
 
     assert refused.status_code == 200
     assert refused.json() == {
@@ -243,7 +184,7 @@ async def test_a_failed_transaction_publishes_nothing_and_changes_nothing(
     await asyncio.sleep(OUTBOX_SETTLE_SECONDS)
     assert await event_sink.for_subject(customer_id) == []
     # The actor forgot its stale view: the next read shows what is stored.
-    after = await sidecar.post(f"{actor}/get", content=b"")
+    after = await call_actor(sidecar, "Customer", customer_id, "get")
     assert after.json()["customer"]["version"] == 7
 
 
@@ -257,7 +198,7 @@ async def test_a_create_on_a_fresh_actor_over_a_stored_document_is_refused(
     other = await store_behind_the_actors_back(sidecar, customer_id, version=3)
     payload = {k: v for k, v in customer_body().items() if k != "date_of_birth"}
 
-    refused = await sidecar.post(f"/v1.0/actors/Customer/{customer_id}/method/create", json=payload)
+    refused = await call_actor(sidecar, "Customer", customer_id, "create", payload)
 
     assert refused.json()["error"]["code"] == "already_exists"
     assert await stored_document(db, customer_id) == other

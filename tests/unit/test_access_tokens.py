@@ -79,3 +79,33 @@ def test_the_cache_is_bounded() -> None:
     for token in ("a", "b", "c", "a"):
         tokens.verify(token, now=1.0)
     assert issuer.calls == 4  # "a" was evicted by "c"
+
+
+@pytest.mark.parametrize(
+    "roles", [[], ["service"], ["customer", "service"], ["superuser"], "admin", None]
+)
+def test_only_known_roles_are_accepted(roles: object) -> None:
+    claims = {
+        "iss": "customer-service",
+        "aud": "shop",
+        "sub": "c1",
+        "iat": int(NOW.timestamp()),
+        "exp": int(NOW.timestamp()) + 60,
+    }
+    if roles is not None:
+        claims["roles"] = roles
+    with pytest.raises(InvalidToken):
+        ISSUER.verify(jwt.encode(claims, "s" * 40, algorithm="HS256"))
+
+
+def test_admin_is_the_admin_role_and_nothing_else() -> None:
+    assert ISSUER.verify(ISSUER.issue("ops", ["admin"], NOW)).is_admin
+    assert not ISSUER.verify(ISSUER.issue("c1", ["customer"], NOW)).is_admin
+
+
+def test_a_token_may_live_a_day_at_most() -> None:
+    day = TokenIssuer("s" * 40, "customer-service", "shop", timedelta(hours=24))
+    longer = TokenIssuer("s" * 40, "customer-service", "shop", timedelta(hours=24, minutes=1))
+    assert ISSUER.verify(day.issue("c1", ["customer"], NOW)).subject == "c1"
+    with pytest.raises(InvalidToken):
+        ISSUER.verify(longer.issue("c1", ["customer"], NOW))

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from devstack.stack import COMPONENTS_DIR, PROJECT_ROOT
 from service.app import create_app
+from service.callers import Scope, parse_callers
 from service.settings import Settings
 
 K8S = PROJECT_ROOT / "k8s"
@@ -182,3 +183,35 @@ def test_the_dockerfile_passes_hadolint_and_copies_every_runtime_package() -> No
     for package in ("domain", "actors", "security", "readmodel", "service", "observability"):
         assert f"COPY {package} ./{package}" in dockerfile
         assert f"!{package}/" in ignored
+
+
+def test_access_control_and_caller_scopes_name_the_same_apps() -> None:
+    """The sidecar's mTLS access control is the gate; the app's scopes say what
+    each caller may do. Both must list the same apps, read callers GETs only."""
+    resources = by_kind_and_name(base_resources())
+    deployment = resources[("Deployment", "customer-service")]
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    env = {variable["name"]: variable.get("value") for variable in container["env"]}
+    scopes = parse_callers(env["CUSTOMER_SERVICE_CALLERS"])
+    configurations = [resources[("Configuration", "customer-service-config")]]
+    configurations += [
+        doc
+        for overlay in OVERLAYS
+        for patch in kustomization(overlay).get("patches", [])
+        if "path" in patch
+        for doc in documents(overlay / patch["path"])
+        if doc["kind"] == "Configuration"
+    ]
+    for configuration in configurations:
+        control = configuration["spec"]["accessControl"]
+        assert control["defaultAction"] == "deny"
+        policies = {policy["appId"]: policy for policy in control["policies"]}
+        assert set(policies) == set(scopes)
+        for app_id, policy in policies.items():
+            assert policy["defaultAction"] == "deny"
+            verbs = {verb for operation in policy["operations"] for verb in operation["httpVerb"]}
+            if scopes[app_id] is Scope.READ:
+                assert verbs == {"GET"}, app_id
+            else:
+                assert verbs == {"*"}, app_id
+            assert all(op["name"].startswith("/api/v1/") for op in policy["operations"])

@@ -21,6 +21,8 @@ def production_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("APP_API_TOKEN", "t" * 32)
     monkeypatch.setenv("CUSTOMER_TOTP_KEYS", KEYRING)
     monkeypatch.setenv("CUSTOMER_NOTIFICATION_KEYS", KEYRING)
+    monkeypatch.setenv("CUSTOMER_COMMAND_KEYS", KEYRING)
+    monkeypatch.setenv("CUSTOMER_EVENT_KEYS", KEYRING)
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +70,13 @@ def test_production_with_real_secrets_loads(monkeypatch: pytest.MonkeyPatch) -> 
         ("CUSTOMER_TOTP_KEYS", "k1:" + base64.b64encode(b"short").decode(), "must be 32 bytes"),
         ("CUSTOMER_NOTIFICATION_KEYS", "no-colon", "id:base64"),
         ("CUSTOMER_BCRYPT_COST", "4", "at least 10 outside development"),
+        ("CUSTOMER_COMMAND_KEYS", None, "required outside development"),
+        ("CUSTOMER_EVENT_KEYS", None, "required outside development"),
+        ("CUSTOMER_COMMAND_KEYS", "k1:" + base64.b64encode(b"short").decode(), "at least 32"),
+        ("CUSTOMER_EVENT_KEYS", "k1:" + base64.b64encode(b"e" * 32).decode() + ",k1:", "twice"),
+        ("CUSTOMER_SERVICE_CALLERS", "crm=superuser", "not one of forward, read, admin"),
+        ("CUSTOMER_SERVICE_CALLERS", "crm", "is not app-id=scope"),
+        ("CUSTOMER_SERVICE_CALLERS", "crm=read,crm=admin", "listed twice"),
     ],
 )
 def test_production_refuses_missing_or_weak_sign_in_secrets(
@@ -84,6 +93,32 @@ def test_production_refuses_missing_or_weak_sign_in_secrets(
 
     assert variable in str(refused.value)
     assert reason in str(refused.value)
+
+
+def test_service_callers_map_app_ids_to_scopes(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_secrets(monkeypatch)
+    monkeypatch.setenv("CUSTOMER_SERVICE_CALLERS", " api-gateway=forward, crm=admin,orders=read ")
+
+    callers = load_settings().service_callers
+
+    assert {app: scope.value for app, scope in callers.items()} == {
+        "api-gateway": "forward",
+        "crm": "admin",
+        "orders": "read",
+    }
+
+
+def test_no_service_may_call_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_secrets(monkeypatch)
+    assert load_settings().service_callers == {}
+
+
+def test_the_seeds_order_service_address_names_its_app_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    production_secrets(monkeypatch)
+    monkeypatch.setenv("CUSTOMER_ORDER_SERVICE_ADDR", "orders")
+    assert load_settings().order_service_app_id == "orders"
 
 
 def test_development_signs_with_secrets_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:

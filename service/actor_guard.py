@@ -1,0 +1,109 @@
+"""The actor host obeys only this service.
+
+- A method call must carry this service's signature (security/command_signature.py)
+  over actor type, id, method, body and time; reads included. Nothing else
+  reaches the actor, so a refused call changes nothing and shows nothing.
+- Reminders, timers and deactivation come from our own sidecar with no
+  signature. The same paths asked through a sidecar's actor API carry
+  ``Dapr-API-Call`` (and ``X-Dapr-Remote`` when routed from another sidecar):
+  those are forgeries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from security import command_signature
+from security.macs import MacKeyring
+from service.gate import refuse
+from service.origin import Refused
+
+CALLBACK_METHODS = ("remind/", "timer/")
+FORGED_CALLBACK_MARKS = frozenset({b"dapr-api-call", b"x-dapr-remote"})
+# Actor commands are small; daprd's own request limit is 4 MB.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+
+
+class ActorCallGuard:
+    def __init__(
+        self, app: ASGIApp, keys: MacKeyring, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.app = app
+        self._keys = keys
+        self._clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/actors/"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            receive = await self._check(scope, receive, path)
+        except Refused as refusal:
+            await refuse(send, refusal, path)
+            return
+        await self.app(scope, receive, send)
+
+    async def _check(self, scope: Scope, receive: Receive, path: str) -> Receive:
+        parts = path.split("/")  # "", "actors", type, id, "method", name...
+        if len(parts) >= 6 and parts[4] == "method":
+            method = "/".join(parts[5:])
+            if method.startswith(CALLBACK_METHODS):
+                _refuse_forged_callback(scope)
+                return receive
+            body = await _read_body(receive)
+            signature = next(
+                (
+                    value.decode("latin-1")
+                    for key, value in scope["headers"]
+                    if key == command_signature.HEADER.encode()
+                ),
+                None,
+            )
+            if not command_signature.verify(
+                self._keys, signature, parts[2], parts[3], method, body, self._clock()
+            ):
+                raise Refused(403, "unsigned-actor-call", "Actor calls must be signed")
+            return _replay(body, receive)
+        if len(parts) == 4 and scope["method"] == "DELETE":
+            _refuse_forged_callback(scope)  # deactivation
+            return receive
+        raise Refused(404, "http-404", "Not found")
+
+
+def _refuse_forged_callback(scope: Scope) -> None:
+    if any(key in FORGED_CALLBACK_MARKS for key, _ in scope["headers"]):
+        raise Refused(403, "forged-callback", "Only the sidecar may send actor callbacks")
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise Refused(400, "bad-request", "The request ended early")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise Refused(413, "too-large", "The actor call is too large")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, rest: Receive) -> Receive:
+    """The body once more, then whatever the connection says next."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await rest()
+
+    return receive

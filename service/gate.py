@@ -1,0 +1,69 @@
+"""The first thing every request meets: where did it come from, may it come in?
+
+Sidecar-only routes take only the sidecar's own callbacks; calls delivered by
+service invocation need a caller named in ``CUSTOMER_SERVICE_CALLERS`` or a
+valid Bearer token of their own. What the caller may then do is judged by the
+routes (service/auth.py), from the origin this leaves in ``request.state``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.callers import Scope as CallerScope
+from service.origin import OPEN_PATHS, Headers, Refused, Way, classify
+from service.problems import PROBLEM_JSON, problem_body
+
+
+class CallerGate:
+    def __init__(
+        self,
+        app: ASGIApp,
+        app_token: str | None,
+        app_id: str,
+        callers: Mapping[str, CallerScope],
+        bearer_is_valid: Callable[[Headers], bool],
+    ) -> None:
+        self.app = app
+        self._app_token = app_token.encode() if app_token else None
+        self._app_id = app_id
+        self._callers = dict(callers)
+        self._bearer_is_valid = bearer_is_valid
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        headers: Headers = scope["headers"]
+        try:
+            origin = classify(path, headers, self._app_token, self._app_id, self._callers)
+            if (
+                origin.way is Way.INVOCATION
+                and origin.scope is None
+                and path not in OPEN_PATHS
+                and not self._bearer_is_valid(headers)
+            ):
+                raise Refused(403, "caller-not-allowed", "This caller may not call the service")
+        except Refused as refusal:
+            await refuse(send, refusal, path)
+            return
+        scope.setdefault("state", {})["origin"] = origin
+        await self.app(scope, receive, send)
+
+
+async def refuse(send: Send, refusal: Refused, path: str) -> None:
+    body = problem_body(refusal.status, refusal.slug, refusal.title, path)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refusal.status,
+            "headers": [
+                (b"content-type", PROBLEM_JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
