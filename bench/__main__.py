@@ -258,6 +258,7 @@ def main() -> int:
     from devstack.stack import (
         CUSTOMER_PORT_VARIABLES,
         customer_service_command,
+        customer_service_companions,
         customer_service_env,
         start_app,
         start_infrastructure,
@@ -280,6 +281,7 @@ def main() -> int:
                 "CUSTOMER_JWT_SECRET": secret,
             },
             port_variables=CUSTOMER_PORT_VARIABLES,
+            companions=customer_service_companions(),
         )
         try:
             issuer = TokenIssuer(secret, "customer-service", "shop", timedelta(hours=2))

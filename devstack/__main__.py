@@ -27,6 +27,7 @@ from devstack.stack import (
     AppPorts,
     Infrastructure,
     customer_service_command,
+    customer_service_companions,
     customer_service_env,
     start_app,
 )
@@ -147,13 +148,14 @@ def run() -> int:
                 **{name: value for name, value in dev.items() if name.startswith("CUSTOMER_")},
             },
             port_variables=CUSTOMER_PORT_VARIABLES,
+            companions=customer_service_companions(),
             tokens={name: dev[name] for name in ("APP_API_TOKEN", "DAPR_API_TOKEN")},
             ports=APP,
             app_health_path="/livez",
             log_to_console=True,
             scheduler_address=SCHEDULER.address,
         )
-        started += [app.app, app.sidecar]
+        started += [app.app, app.sidecar, *app.companions]
         print(
             "devstack: customer-service on http://localhost:8003 "
             "(health: /api/v1/customers/health), its sidecar on http://localhost:3500 "
@@ -164,7 +166,7 @@ def run() -> int:
             flush=True,
         )
         while not stop.wait(0.5):
-            for process in (app.app, app.sidecar):
+            for process in (app.app, app.sidecar, *app.companions):
                 if not process.alive():
                     print(f"devstack: {process.name} exited; stopping", file=sys.stderr)
                     return 1

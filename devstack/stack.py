@@ -142,8 +142,12 @@ class App:
     app: Process
     sidecar: Process
     sidecar_spec: Sidecar
+    # Processes of the same replica beside the app, sharing its sidecar.
+    companions: list[Process] = dataclasses.field(default_factory=list)
 
     def stop(self) -> None:
+        for companion in self.companions:
+            companion.stop()
         self.sidecar.stop()
         self.app.stop()
 
@@ -227,6 +231,7 @@ def start_app(
     app_health_path: str | None = None,
     log_to_console: bool = False,
     scheduler_address: str | None = None,
+    companions: Sequence[tuple[str, Sequence[str]]] = (),
 ) -> App:
     """Start ``command``, which serves the port named by ``port_variables``, and its daprd.
 
@@ -246,11 +251,17 @@ def start_app(
         app_health_path,
         scheduler_address,
     )
+    # One metrics folder per replica: its processes add up in one scrape.
+    metrics = root / f"metrics-{app_id}-{ports.app}"
+    shutil.rmtree(metrics, ignore_errors=True)
+    metrics.mkdir(parents=True)
     app_env = {
         **tokens,
         **dict.fromkeys(port_variables, str(ports.app)),
         "DAPR_HTTP_PORT": str(spec.http_port),
         "DAPR_GRPC_PORT": str(spec.grpc_port),
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics),
+        "CUSTOMER_REPLICA_ID": f"{app_id}-{ports.app}",
         **{key: str(value) for key, value in (env or {}).items()},
     }
     app = Process(
@@ -270,12 +281,23 @@ def start_app(
         app_url = f"http://127.0.0.1:{ports.app}"
         wait_until(http_ready(app_url + ready_path), app, app_id, timeout=90)
         spec.wait_ready(sidecar)
+        started = [
+            Process(
+                name,
+                list(argv),
+                root / "logs" / f"{name}.log",
+                env=app_env,
+                cwd=PROJECT_ROOT,
+                log_to_console=log_to_console,
+            ).start()
+            for name, argv in companions
+        ]
     except BaseException:
         if sidecar is not None:
             sidecar.stop()
         app.stop()
         raise
-    return App(app_id, app_url, spec.url, app, sidecar, spec)
+    return App(app_id, app_url, spec.url, app, sidecar, spec, started)
 
 
 @dataclasses.dataclass
@@ -309,6 +331,11 @@ def start_sidecar(
 
 def customer_service_command() -> list[str]:
     return [sys.executable, "-m", "service"]
+
+
+def customer_service_companions(app_id: str = "customer-service") -> list[tuple[str, list[str]]]:
+    """The worker process beside the API process (worker/)."""
+    return [(f"{app_id}-worker", [sys.executable, "-m", "worker"])]
 
 
 CUSTOMER_PORT_VARIABLES = ("APP_PORT", "CUSTOMER_HTTP_PORT")

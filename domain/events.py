@@ -37,6 +37,9 @@ EMAIL_VERIFICATION_REQUESTED = "customer.email_verification_requested"
 EMAIL_VERIFIED = "customer.email_verified"
 PASSWORD_RESET_REQUESTED = "customer.password_reset_requested"  # noqa: S105 - an event type
 PASSWORD_CHANGED = "customer.password_changed"  # noqa: S105 - an event type
+# Not a change: the current snapshot published again by the reconciler,
+# because an earlier event of that customer may have been lost.
+CUSTOMER_RESYNCED = "customer.resynced"
 
 EVENT_TYPES = (
     CUSTOMER_CREATED,

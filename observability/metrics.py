@@ -8,15 +8,44 @@ customer_segments_assigned_total arrive with addresses and segments).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    multiprocess,
+)
 
 # No `*_created` timestamp series beside every counter: noise on a dashboard.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+
+# The API and worker processes of a replica share one scrape: with
+# PROMETHEUS_MULTIPROC_DIR set (devstack and the image set it), each process
+# writes its series there and /metrics adds them up.
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if MULTIPROCESS_DIR:
+    os.makedirs(MULTIPROCESS_DIR, exist_ok=True)
+
+
+def exposition_registry() -> CollectorRegistry:
+    if not MULTIPROCESS_DIR:
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
+def process_exited() -> None:
+    """Forget this process's live gauges (call on shutdown)."""
+    if MULTIPROCESS_DIR:
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 def endpoint_label(scope: Mapping[str, Any]) -> str:
@@ -61,6 +90,7 @@ ACTORS_ACTIVE = Gauge(
     "Actors currently active in this process, by actor type.",
     ["actor_type"],
     registry=REGISTRY,
+    multiprocess_mode="livesum",
 )
 EVENTS_COMMITTED = Counter(
     "customer_events_committed",
@@ -109,4 +139,26 @@ SEGMENTS_ASSIGNED = Counter(
     "customer_segments_assigned",
     "Customers added to a segment.",
     registry=REGISTRY,
+)
+RECONCILE_DRIFT = Counter(
+    "customer_reconcile_drift",
+    "Customers whose committed version was missing from the read model, repaired.",
+    registry=REGISTRY,
+)
+RECONCILE_SWEEPS = Counter(
+    "customer_reconcile_sweeps",
+    "Complete sweeps of the stored documents by the reconciler.",
+    registry=REGISTRY,
+)
+STALE_OUTBOX_MARKERS = Gauge(
+    "customer_outbox_stale_markers",
+    "Outbox markers older than the configured age: events committed but not published.",
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
+)
+HEARTBEAT_AGE = Gauge(
+    "customer_event_heartbeat_age_seconds",
+    "Seconds since a heartbeat event last came back through this replica's subscription.",
+    registry=REGISTRY,
+    multiprocess_mode="livemax",
 )

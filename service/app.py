@@ -25,13 +25,13 @@ from actors.sign_in import SignInFacts
 from actors.unique_key_actor import UniqueKey
 from domain.policy import Policy
 from observability.logging import get_logger
+from observability.metrics import process_exited
 from observability.tracing import configure_tracing
-from readmodel.projection import SegmentCache
 from security.access_tokens import TokenIssuer
 from security.passwords import DecoyHash
 from service import problems
 from service.actor_guard import ActorCallGuard
-from service.api import addresses, customers, events, health, metrics, preferences, segments
+from service.api import addresses, customers, health, metrics, preferences, segments
 from service.api import auth as auth_routes
 from service.auth import Authenticator
 from service.dependencies import AuthServices, Resources
@@ -134,7 +134,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             event_keys=event_keys,
         )
         app.state.segment_jobs = SegmentJobs(database, publisher, settings.events_topic)
-        app.state.segment_cache = SegmentCache()
         await _record_groups(database, settings)
         await app.state.segment_jobs.resume()
         log.info(
@@ -148,6 +147,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.segment_jobs.close()
             await sidecar.close()
+            process_exited()
             await database.close()
 
     command_keys = settings.mac_keyring("command")
@@ -175,7 +175,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(addresses.router)
     app.include_router(preferences.router)
     app.include_router(segments.router)
-    app.include_router(events.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     # Innermost first: the actor guard runs after the gate has let a call in.

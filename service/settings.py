@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import socket
 from functools import cache, lru_cache
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
@@ -175,6 +176,36 @@ class Settings(BaseSettings):
     order_pubsub: str = "customer-pubsub"
     order_events_topic: str = "order-events"
     actor_idle_timeout_seconds: int = Field(default=3600, ge=1)
+    dapr_grpc_port: int = Field(
+        default=50001,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("DAPR_GRPC_PORT", "CUSTOMER_DAPR_GRPC_PORT"),
+    )
+
+    # --- The worker process (worker/) ------------------------------------------
+    # Which replica this is (the pod's name in Kubernetes): one status row each.
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1, max_length=200)
+    # Event delivery is proven by a heartbeat event on a topic of its own.
+    heartbeat_topic: str = "customer-heartbeat"
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Health says delivery is down when no heartbeat came back for this long.
+    heartbeat_max_age_seconds: float = Field(default=30.0, gt=0)
+    # ... and projection is behind when events take longer than this to apply.
+    projection_lag_bound_seconds: float = Field(default=30.0, gt=0)
+    # An outbox marker this old is an event that was committed but not published.
+    outbox_marker_max_age_seconds: float = Field(default=120.0, gt=0)
+    # The reconciler checks this many stored documents per pause, and leaves
+    # alone documents written within the grace (their events are on their way).
+    reconcile_batch: int = Field(default=500, ge=1, le=10_000)
+    reconcile_pause_seconds: float = Field(default=1.0, gt=0)
+    reconcile_grace_seconds: float = Field(default=30.0, ge=0)
+    worker_concurrency: int = Field(default=64, ge=1, le=1000)
+    status_seconds: float = Field(default=5.0, gt=0, le=60)
+
+    @property
+    def sidecar_grpc_address(self) -> str:
+        return f"{self.dapr_host}:{self.dapr_grpc_port}"
 
     @property
     def sidecar_url(self) -> str:

@@ -1,18 +1,24 @@
 """Health: the seed's dependency report, and a probe pair for Kubernetes.
 
-- ``GET /api/v1/customers/health``: each dependency (sidecar, Postgres); 503 if one is down.
-- ``GET /livez``: the process answers (no dependency checks: a restart fixes nothing there).
-- ``GET /readyz``: same checks as health; take the pod out of the Service while it fails.
+- ``GET /api/v1/customers/health``: this replica's sidecar and Postgres, and event
+  delivery as its worker last saw it (worker, heartbeat, publishing, projection
+  lag, outbox markers left behind); 503 with the reasons if anything is down.
+- ``GET /livez``: the process answers (no dependency checks: a restart fixes nothing
+  there). Dapr's app health check uses it too.
+- ``GET /readyz``: only this pod's own dependencies (its sidecar, Postgres), so that a
+  cluster-wide pub/sub problem does not take every pod out of the Service at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from service.delivery_health import UP, Limits, judge
 from service.dependencies import Deps, Resources
 from service.schemas import DependencyHealth, HealthReply
 
@@ -42,10 +48,29 @@ async def _postgres(resources: Resources) -> DependencyHealth:
     return DependencyHealth(status="up")
 
 
-async def _report(resources: Resources) -> JSONResponse:
-    sidecar, postgres = await asyncio.gather(_sidecar(resources), _postgres(resources))
-    checks = {"sidecar": sidecar, "postgres": postgres}
-    healthy = all(check.status == "up" for check in checks.values())
+async def _delivery(resources: Resources) -> dict[str, DependencyHealth]:
+    settings = resources.settings
+    try:
+        async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
+            report = await resources.database.fetchrow(
+                "SELECT * FROM worker_status WHERE replica = $1", settings.replica_id
+            )
+    except Exception as exc:
+        return {"worker": DependencyHealth(status="down", detail=type(exc).__name__)}
+    limits = Limits(
+        report_max_age=max(15.0, 3 * settings.status_seconds),
+        heartbeat_max_age=settings.heartbeat_max_age_seconds,
+        projection_lag_bound=settings.projection_lag_bound_seconds,
+    )
+    verdicts = judge(dict(report) if report else None, datetime.now(UTC), limits)
+    return {
+        name: DependencyHealth(status=check.status, detail=check.detail)
+        for name, check in verdicts.items()
+    }
+
+
+def _answer(checks: dict[str, DependencyHealth]) -> JSONResponse:
+    healthy = all(check.status == UP for check in checks.values())
     reply = HealthReply(
         status="healthy" if healthy else "unhealthy", service="customer-service", checks=checks
     )
@@ -54,12 +79,16 @@ async def _report(resources: Resources) -> JSONResponse:
 
 @router.get("/api/v1/customers/health", response_model=HealthReply)
 async def health(resources: Deps) -> JSONResponse:
-    return await _report(resources)
+    sidecar, postgres, delivery = await asyncio.gather(
+        _sidecar(resources), _postgres(resources), _delivery(resources)
+    )
+    return _answer({"sidecar": sidecar, "postgres": postgres, **delivery})
 
 
 @router.get("/readyz", response_model=HealthReply)
 async def readiness(resources: Deps) -> JSONResponse:
-    return await _report(resources)
+    sidecar, postgres = await asyncio.gather(_sidecar(resources), _postgres(resources))
+    return _answer({"sidecar": sidecar, "postgres": postgres})
 
 
 @router.get("/livez")

@@ -98,7 +98,6 @@ async def create_segment(
         raise Problem(409, "segment-exists", "A segment with this name exists") from None
     assert row is not None
     segment = _out(row)
-    request.app.state.segment_cache.invalidate()
     _jobs(request).evaluate(segment["id"])
     response.headers["Location"] = f"{router.prefix}/{segment['id']}"
     return {"segment": segment}
@@ -144,7 +143,6 @@ async def update_segment(
     if row is None:
         raise Problem(404, "segment-not-found", "Segment not found")
     segment = _out(row)
-    request.app.state.segment_cache.invalidate()
     _jobs(request).evaluate(segment["id"])
     return {"segment": segment}
 
@@ -155,7 +153,6 @@ async def delete_segment(segment_id: uuid.UUID, deps: Deps, request: Request) ->
         deleted = await conn.fetchval("DELETE FROM segments WHERE id = $1 RETURNING id", segment_id)
     if deleted is None:
         raise Problem(404, "segment-not-found", "Segment not found")
-    request.app.state.segment_cache.invalidate()
 
 
 @router.get("/{segment_id}/customers", response_model=CustomerPage)

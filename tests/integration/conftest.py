@@ -25,6 +25,7 @@ from devstack.stack import (
     Infrastructure,
     LoneSidecar,
     customer_service_command,
+    customer_service_companions,
     customer_service_env,
     start_app,
     start_infrastructure,
@@ -97,6 +98,7 @@ def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
         stack_root,
         env=env,
         port_variables=CUSTOMER_PORT_VARIABLES,
+        companions=customer_service_companions(),
         tokens={"APP_API_TOKEN": APP_API_TOKEN, "DAPR_API_TOKEN": DAPR_API_TOKEN},
     )
     yield app

@@ -108,11 +108,8 @@ def test_cluster_components_agree_with_the_local_ones() -> None:
         assert set(mine_items) == set(their_items)
         for name in set(mine_items) - PER_ENVIRONMENT:
             assert mine_items[name] == their_items[name], f"{key[1]}: {name}"
-    for shared in (
-        ("Subscription", "customer-service-events"),
-        ("Resiliency", "customer-service-resiliency"),
-    ):
-        assert local[shared] == cluster[shared]
+    shared = ("Resiliency", "customer-service-resiliency")
+    assert local[shared] == cluster[shared]
 
 
 def test_cluster_secrets_are_only_referenced_never_inline() -> None:

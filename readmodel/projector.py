@@ -1,0 +1,164 @@
+"""The projector: one customer event in, one outcome out.
+
+It checks that the event is this service's own (its signature), applies the
+snapshot to the read model in one transaction (higher version wins), and
+announces segment membership changes inside that transaction, so that a
+failed announcement rolls the projection back and the redelivery tries again.
+What it cannot apply, whatever the retries, is a dead letter with a reason;
+what a later attempt may apply (the database was down) is a retry.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import enum
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from observability.metrics import EVENTS_RECEIVED, OUTBOX_LAG, PROJECTED, PROJECTION_LAG
+from readmodel.projection import MalformedSnapshot, MembershipChange, SegmentCache, apply_snapshot
+from security import event_signature
+from security.macs import MacKeyring
+
+SEGMENTS_CHANGED = "customer.segments.changed"
+# Derived events of this service that carry nothing to project.
+NOT_PROJECTED = frozenset({SEGMENTS_CHANGED})
+
+# (customer id, version, added segment ids, removed segment ids) -> published
+Announce = Callable[[str, int, list[str], list[str]], Awaitable[None]]
+
+
+class Verdict(enum.Enum):
+    APPLIED = "applied"
+    STALE = "stale"  # a duplicate or an older version: nothing to do
+    IGNORED = "ignored"  # an event type that changes no projection
+    RETRY = "retry"  # a later delivery may succeed
+    DEAD_LETTER = "dead_letter"  # no delivery ever will
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    verdict: Verdict
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Event:
+    """A delivered CloudEvent: its type and its ``data``, parsed or raw."""
+
+    type: str
+    data: Any
+
+
+def parse(event_type: str, data: object) -> tuple[dict[str, Any], datetime]:
+    """The snapshot and commit time of a customer event; ValueError if malformed."""
+    if not isinstance(data, dict):
+        raise ValueError("data is not an object")
+    occurred_at = datetime.fromisoformat(str(data["occurred_at"]))
+    if occurred_at.tzinfo is None:
+        raise ValueError("occurred_at has no time zone")
+    snapshot = data["snapshot"]
+    if not isinstance(snapshot, dict) or snapshot.get("id") != data.get("customer_id"):
+        raise ValueError("the snapshot is not the event's customer")
+    return snapshot, occurred_at
+
+
+class Projector:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        event_keys: MacKeyring,
+        announce: Announce,
+        segments: SegmentCache | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._pool = pool
+        self._event_keys = event_keys
+        self._announce = announce
+        self._segments = segments or SegmentCache()
+        self._clock = clock
+        self.lags = RecentMaximum()
+
+    async def handle(self, event: Event) -> Outcome:
+        if event.type in NOT_PROJECTED:
+            return Outcome(Verdict.IGNORED)
+        # Only what this service signed may touch the read model.
+        if not event_signature.is_authentic(self._event_keys, event.type, event.data):
+            return Outcome(Verdict.DEAD_LETTER, "unauthenticated: the event signature is wrong")
+        try:
+            snapshot, occurred_at = parse(event.type, event.data)
+        except (ValueError, KeyError, TypeError) as exc:
+            return Outcome(Verdict.DEAD_LETTER, f"malformed: {exc}")
+        EVENTS_RECEIVED.labels(event.type).inc()
+        OUTBOX_LAG.observe(self._seconds_since(occurred_at))
+        try:
+            change = await self._project(snapshot)
+        except MalformedSnapshot as exc:
+            return Outcome(Verdict.DEAD_LETTER, str(exc))
+        except asyncpg.DataError as exc:
+            return Outcome(Verdict.DEAD_LETTER, type(exc).__name__)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ProjectionRetry) as exc:
+            return Outcome(Verdict.RETRY, type(exc).__name__)
+        if change is None:
+            PROJECTED.labels("stale").inc()
+            return Outcome(Verdict.STALE)
+        PROJECTED.labels("applied").inc()
+        lag = self._seconds_since(occurred_at)
+        PROJECTION_LAG.observe(lag)
+        self.lags.record(lag)
+        return Outcome(Verdict.APPLIED)
+
+    async def project(self, snapshot: dict[str, Any]) -> MembershipChange | None:
+        """Apply a snapshot known to be this service's (the reconciler's repairs)."""
+        return await self._project(snapshot)
+
+    async def _project(self, snapshot: dict[str, Any]) -> MembershipChange | None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            segments = await self._segments.get(conn)
+            change = await apply_snapshot(conn, snapshot, segments)
+            if change is not None and (change.added or change.removed):
+                try:
+                    await self._announce(
+                        snapshot["id"], snapshot["version"], sorted(change.added), change.removed
+                    )
+                except Exception as exc:
+                    raise ProjectionRetry(type(exc).__name__) from exc
+            return change
+
+    def _seconds_since(self, moment: datetime) -> float:
+        return max(0.0, (self._clock() - moment).total_seconds())
+
+
+class RecentMaximum:
+    """The largest value recorded within the last ``window`` seconds."""
+
+    def __init__(self, window: float = 60.0) -> None:
+        self._window = window
+        self._values: collections.deque[tuple[float, float]] = collections.deque()
+
+    def record(self, value: float) -> None:
+        self._values.append((time.monotonic(), value))
+
+    def value(self) -> float | None:
+        horizon = time.monotonic() - self._window
+        while self._values and self._values[0][0] < horizon:
+            self._values.popleft()
+        return max((value for _, value in self._values), default=None)
+
+
+class ProjectionRetry(Exception):
+    """Something outside the database failed inside the projection's transaction."""
+
+
+def decode(raw: bytes) -> object:
+    """A delivered ``data`` payload; malformed JSON becomes a string the checks refuse."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return raw.decode(errors="replace")

@@ -1,0 +1,78 @@
+"""The Dapr state store's own table, read directly (the state API cannot list keys).
+
+The postgres state store (v2) keeps every entry in ``dapr_state``: customer
+documents under ``customer-service||customer:<id>``, and the outbox's markers
+under ``outbox-<uuid>`` (value ``"0"``) from the commit of a transaction until
+its event is published. A marker that stays means an event that was not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from typing import Any
+
+from readmodel.projection import Connection
+
+STATE_TABLE = "dapr_state"
+DOCUMENT_PREFIX = "customer-service||customer:"
+MARKER_PREFIX = "outbox-"
+# Markers are few; documents are many: a partial index finds the old markers.
+MARKER_INDEX = "customer_outbox_markers_idx"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredDocument:
+    customer_id: str
+    document: dict[str, Any]
+    written_at: datetime
+
+
+async def documents_after(
+    conn: Connection, after_key: str, limit: int, written_before: datetime | None = None
+) -> tuple[list[StoredDocument], str | None]:
+    """Up to ``limit`` documents with keys after ``after_key``, in key order, and
+    the key to continue from (None at the end). ``written_before`` leaves out
+    documents written since (their events may still be on their way)."""
+    rows = await conn.fetch(
+        f"SELECT key, convert_from(value, 'UTF8') AS doc, "  # noqa: S608 - a constant
+        f"coalesce(updated_at, created_at) AS written_at FROM {STATE_TABLE} "
+        "WHERE key LIKE $1 AND key > $2 ORDER BY key LIMIT $3",
+        DOCUMENT_PREFIX + "%",
+        after_key or DOCUMENT_PREFIX,
+        limit,
+    )
+    found = [
+        StoredDocument(
+            row["key"][len(DOCUMENT_PREFIX) :], json.loads(row["doc"]), row["written_at"]
+        )
+        for row in rows
+        if written_before is None or row["written_at"] < written_before
+    ]
+    next_key = rows[-1]["key"] if len(rows) == limit else None
+    return found, next_key
+
+
+async def ensure_marker_index(conn: Connection) -> bool:
+    """Create the markers' partial index once Dapr has made its table; False before."""
+    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", STATE_TABLE)
+    if not exists:
+        return False
+    await conn.execute(
+        f"CREATE INDEX IF NOT EXISTS {MARKER_INDEX} ON {STATE_TABLE} (created_at) "
+        f"WHERE key LIKE '{MARKER_PREFIX}%'"
+    )
+    return True
+
+
+async def stale_markers(conn: Connection, older_than_seconds: float) -> tuple[int, datetime | None]:
+    """How many outbox markers are older than that, and when the oldest was written."""
+    row = await conn.fetchrow(
+        f"SELECT count(*) AS n, min(created_at) AS oldest FROM {STATE_TABLE} "  # noqa: S608
+        f"WHERE key LIKE '{MARKER_PREFIX}%' "
+        "AND created_at < now() - make_interval(secs => $1)",
+        older_than_seconds,
+    )
+    assert row is not None
+    return int(row["n"]), row["oldest"]

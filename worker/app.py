@@ -1,0 +1,110 @@
+"""The worker's parts, built once in order, run until stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from datetime import timedelta
+
+import aiohttp
+import asyncpg
+
+from actors.invoker import ActorInvoker
+from observability.logging import get_logger
+from observability.metrics import process_exited
+from readmodel.projector import Projector
+from service.publisher import Publisher
+from service.settings import Settings
+from service.sidecar import make_sidecar_session
+from worker.deliveries import Deliveries
+from worker.heartbeat import Heartbeat
+from worker.reconciler import Reconciler
+from worker.status import StatusReport
+from worker.streaming import Handler, TopicStream
+
+log = get_logger(__name__)
+
+SEGMENTS_CHANGED = "customer.segments.changed"
+
+
+async def run(settings: Settings, stop: asyncio.Event) -> None:
+    sidecar = make_sidecar_session(settings)
+    pool = await asyncpg.create_pool(
+        settings.database_url, min_size=0, max_size=settings.database_pool_size, command_timeout=10
+    )
+    try:
+        await _run(settings, stop, sidecar, pool)
+    finally:
+        await pool.close()
+        await sidecar.close()
+        process_exited()
+
+
+async def _run(
+    settings: Settings, stop: asyncio.Event, sidecar: aiohttp.ClientSession, pool: asyncpg.Pool
+) -> None:
+    event_keys = settings.mac_keyring("event")
+    publisher = Publisher(sidecar, settings.pubsub, event_keys, settings.app_id)
+
+    async def announce(
+        customer_id: str, version: int, added: list[str], removed: list[str]
+    ) -> None:
+        await publisher.publish(
+            settings.events_topic,
+            SEGMENTS_CHANGED,
+            customer_id,
+            {"customer_id": customer_id, "version": version, "added": added, "removed": removed},
+        )
+
+    projector = Projector(pool, event_keys, announce)
+    actors = ActorInvoker(sidecar, settings.mac_keyring("command"))
+    deliveries = Deliveries(projector, actors, publisher, settings.dead_letter_topic)
+    heartbeat = Heartbeat(
+        publisher, settings.heartbeat_topic, settings.replica_id, settings.heartbeat_seconds
+    )
+    token = settings.dapr_api_token.get_secret_value() if settings.dapr_api_token else None
+
+    def stream(pubsub: str, topic: str, handler: Handler) -> TopicStream:
+        address = settings.sidecar_grpc_address
+        return TopicStream(address, token, pubsub, topic, handler, settings.worker_concurrency)
+
+    streams = [
+        stream(settings.pubsub, settings.events_topic, deliveries.customer_event),
+        stream(settings.order_pubsub, settings.order_events_topic, deliveries.order_event),
+        stream(settings.pubsub, settings.heartbeat_topic, heartbeat.on_delivery),
+    ]
+    reconciler = Reconciler(
+        pool,
+        projector,
+        publisher,
+        settings.events_topic,
+        settings.reconcile_batch,
+        settings.reconcile_pause_seconds,
+        timedelta(seconds=settings.reconcile_grace_seconds),
+    )
+    status = StatusReport(
+        pool,
+        settings.replica_id,
+        heartbeat,
+        streams,
+        reconciler,
+        projector.lags.value,
+        settings.outbox_marker_max_age_seconds,
+        settings.status_seconds,
+    )
+    parts = [
+        *(s.run(stop) for s in streams),
+        heartbeat.run(stop),
+        reconciler.run(stop),
+        status.run(stop),
+    ]
+    log.info("customer-service worker ready", replica=settings.replica_id)
+    await asyncio.gather(*parts)
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)

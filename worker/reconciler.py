@@ -1,0 +1,100 @@
+"""The reconciler's loop: sweep the stored documents, repair what drifted.
+
+For each customer whose committed version is missing from the read model,
+its current snapshot is published again (``customer.resynced``, signed and
+versioned, so every subscriber applies it idempotently) and projected here at
+once. A sweep visits ``batch`` documents per ``pause``; when it reaches the
+end it starts over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from domain.events import CUSTOMER_RESYNCED
+from domain.model import timestamp
+from observability.logging import get_logger
+from observability.metrics import RECONCILE_DRIFT, RECONCILE_SWEEPS
+from readmodel.projector import Projector
+from readmodel.reconcile import Drift, next_batch
+from service.publisher import Publisher, PublishFailed
+from worker.pacing import pause
+
+log = get_logger(__name__)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        projector: Projector,
+        publisher: Publisher,
+        topic: str,
+        batch: int,
+        pause: float,
+        grace: timedelta,
+    ) -> None:
+        self._pool = pool
+        self._projector = projector
+        self._publisher = publisher
+        self._topic = topic
+        self._batch = batch
+        self._pause = pause
+        self._grace = grace
+        self.repaired = 0
+        self.last_sweep_at: datetime | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        after = ""
+        while not stop.is_set():
+            try:
+                after = await self._step(after)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("reconciliation paused", error=type(exc).__name__)
+            await pause(stop, self._pause)
+
+    async def sweep(self) -> int:
+        """One whole sweep now (for commands and tests): the repairs made."""
+        before, after = self.repaired, ""
+        while True:
+            after = await self._step(after)
+            if not after:
+                return self.repaired - before
+
+    async def _step(self, after: str) -> str:
+        written_before = datetime.now(UTC) - self._grace
+        async with self._pool.acquire() as conn:
+            batch = await next_batch(conn, after, self._batch, written_before)
+        for drift in batch.drifts:
+            await self._repair(drift)
+        if batch.next_key is None:
+            self.last_sweep_at = datetime.now(UTC)
+            RECONCILE_SWEEPS.inc()
+            return ""
+        return batch.next_key
+
+    async def _repair(self, drift: Drift) -> None:
+        data = {
+            "customer_id": drift.customer_id,
+            "version": drift.stored_version,
+            "occurred_at": timestamp(datetime.now(UTC)),
+            "changes": {},
+            "snapshot": drift.snapshot,
+        }
+        try:
+            await self._publisher.publish(self._topic, CUSTOMER_RESYNCED, drift.customer_id, data)
+        except PublishFailed as exc:
+            log.warning("a drifted customer could not be published again", error=str(exc))
+            return  # the next sweep finds it again
+        await self._projector.project(drift.snapshot)
+        self.repaired += 1
+        RECONCILE_DRIFT.inc()
+        log.info(
+            "drift repaired",
+            customer_id=drift.customer_id,
+            stored_version=drift.stored_version,
+            projected_version=drift.projected_version,
+        )
