@@ -129,7 +129,7 @@ class TopicStream:
 
     async def _read(
         self,
-        call: grpc.aio.StreamStreamCall,  # type: ignore[type-arg]
+        call: grpc.aio.StreamStreamCall,
         answers: asyncio.Queue[api_v1.SubscribeTopicEventsRequestAlpha1 | None],
     ) -> None:
         tasks: set[asyncio.Task[None]] = set()
