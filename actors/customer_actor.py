@@ -109,6 +109,15 @@ def _addresses(state: CustomerState) -> dict[str, Any]:
     return {"addresses": views, "version": state.version}
 
 
+def _claim_refusal(reason: str, key: str) -> dict[str, Any]:
+    if reason == "conflict":
+        return refused("conflict", "a unique value was claimed concurrently; retry")
+    if reason != "taken":
+        return refused("unavailable", "the unique key store is unavailable")
+    code, detail, field = _TAKEN.get(kind_of(key), _LEGACY_TAKEN)
+    return refused(code, detail, [{"field": field, "message": detail, "code": code}])
+
+
 class CustomerActorInterface(ActorInterface):  # type: ignore[misc]
     """The methods the sidecar may call; their names are the wire contract."""
 
@@ -253,15 +262,21 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         return await self._create(RegisterCustomer, {**command, "profile": profile})
 
     async def _create(self, kind: type[C], payload: dict[str, Any]) -> dict[str, Any]:
-        if self._loaded:
+        profile = payload.get("profile", payload)
+        if self._loaded or profile.get("fingerprint") is not None:
+            # An id derived from an Idempotency-Key may be a retry of a create
+            # that committed: decide on what is stored (_execute loads it).
             return await self._execute(kind, payload, _profile)
-        # A new id (server-generated) has nothing stored, so the read is skipped:
-        # the commit is insert-only and refuses if that guess was wrong. Then
-        # the document is loaded and the command decided again on what is stored.
+        # A random server-generated id has nothing stored, so the read is
+        # skipped: the commit is insert-only and refuses if that guess was wrong.
         self._customer, self._etag = None, None
         self._loaded = self._etag_current = True
         reply = await self._execute(kind, payload, _profile)
-        if reply["ok"] or reply["error"]["code"] != "conflict":
+        if reply["ok"]:
+            return reply
+        # The guess may be what made it fail: nothing in memory is known now.
+        self._forget()
+        if reply["error"]["code"] != "conflict":
             return reply
         return await self._execute(kind, payload, _profile)
 
@@ -438,11 +453,12 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         gained = sorted(unique_keys(after) - unique_keys(before))
         lost = sorted(unique_keys(before) - unique_keys(after))
         claimed_at = time.monotonic()
-        if (refusal := await self._claim(gained)) is not None:
+        refusal, taken = await self._claim(gained)
+        if refusal is not None:
             return refusal
         if time.monotonic() - claimed_at > FENCE.total_seconds():
             # Too late to commit: a stale claim may already have passed on.
-            await self._release(gained)
+            await self._release(taken)
             return refused("unavailable", "claiming the customer's unique values took too long")
 
         outcome = "error"
@@ -481,22 +497,22 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
         await self._release(lost)
         return ok(**view(after, command), committed=True)
 
-    async def _claim(self, keys: list[str]) -> dict[str, Any] | None:
-        """Claim every key, or none of them and say why."""
-        claimed: list[str] = []
+    async def _claim(self, keys: list[str]) -> tuple[dict[str, Any] | None, list[str]]:
+        """Claim every key, or none of them and say why.
+
+        On a refusal only the claims taken by this call are given back: a key
+        this customer already held (a retry of a change that committed) stays.
+        """
+        taken: list[str] = []
         for key in keys:
-            reason = await self._keys.claim(key, self.customer_id)
-            if reason is None:
-                claimed.append(key)
+            outcome = await self._keys.claim(key, self.customer_id)
+            if outcome.refusal is None:
+                if outcome.newly:
+                    taken.append(key)
                 continue
-            await self._release(claimed)
-            if reason == "conflict":
-                return refused("conflict", "a unique value was claimed concurrently; retry")
-            if reason != "taken":
-                return refused("unavailable", "the unique key store is unavailable")
-            code, detail, field = _TAKEN.get(kind_of(key), _LEGACY_TAKEN)
-            return refused(code, detail, [{"field": field, "message": detail, "code": code}])
-        return None
+            await self._release(taken)
+            return _claim_refusal(outcome.refusal, key), []
+        return None, taken
 
     async def _release(self, keys: list[str]) -> None:
         for key in keys:

@@ -10,6 +10,7 @@ two can never wait on each other.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -24,6 +25,16 @@ log = get_logger(__name__)
 UNIQUE_KEY_ACTOR = "UniqueKey"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ClaimOutcome:
+    """``refusal`` None: the customer holds the key; ``newly``: this claim took it
+    (False when the customer held it already, as on a retry of a change that
+    committed): only a key taken newly may be given back when the change fails."""
+
+    refusal: str | None
+    newly: bool = False
+
+
 class KeyClaims:
     def __init__(
         self,
@@ -35,26 +46,26 @@ class KeyClaims:
         self._claims = claims
         self._clock = clock
 
-    async def claim(self, key: str, customer_id: str) -> str | None:
-        """None when ``customer_id`` now holds ``key``; else why not."""
+    async def claim(self, key: str, customer_id: str) -> ClaimOutcome:
+        """Whether ``customer_id`` now holds ``key``, and whether it held it before."""
         fresh = Claim(customer_id, self._clock()).to_document()
         try:
             await self._claims.save(key, fresh, etag=None)  # insert-only
-            return None
+            return ClaimOutcome(None, newly=True)
         except ConcurrencyConflict:
             pass  # claimed already (maybe by us): the key's actor decides
         except StoreError as exc:
             log.warning("claiming a unique key failed", error=str(exc))
-            return "unavailable"
+            return ClaimOutcome("unavailable")
         try:
             reply = await self._invoker.call(
                 UNIQUE_KEY_ACTOR, key, "claim", {"customer_id": customer_id}
             )
         except SidecarUnavailable:
-            return "unavailable"
+            return ClaimOutcome("unavailable")
         if reply.get("ok"):
-            return None
-        return str((reply.get("error") or {}).get("code", "unavailable"))
+            return ClaimOutcome(None, newly=not reply.get("renewed", False))
+        return ClaimOutcome(str((reply.get("error") or {}).get("code", "unavailable")))
 
     async def release(self, key: str, customer_id: str) -> None:
         """Best effort: a claim left behind is stale, and the next claimant clears it."""

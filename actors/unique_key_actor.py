@@ -72,7 +72,7 @@ class UniqueKey(Actor, UniqueKeyInterface):  # type: ignore[misc]
         except StoreError as exc:
             log.warning("claim failed", error=str(exc))
             return refused("unavailable", "the state store is unavailable")
-        return ok()
+        return ok(renewed=verdict is Verdict.YOURS)
 
     async def release(self, request: dict[str, Any]) -> dict[str, Any]:
         """Free the key if ``customer_id`` holds it; anyone else's claim stays."""

@@ -38,7 +38,7 @@ from domain.events import (
 )
 from domain.model import Address, AddressType, Customer, IdempotencyRecord
 from domain.policy import Policy
-from domain.transitions import Decision, advance, changed, require_live
+from domain.transitions import Decision, advance, changed, check_if_match, require_live
 
 ADDRESS_FIELDS = frozenset(
     {
@@ -110,7 +110,7 @@ def _recent_records(customer: Customer, now: datetime) -> tuple[IdempotencyRecor
 def decide_add_address(
     state: Customer | None, command: AddAddress, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, command.if_match)
+    customer = require_live(state, None)
     fingerprint = request_fingerprint({"fields": command.fields, "is_default": command.is_default})
     records = _recent_records(customer, now)
     if command.idempotency_key is not None:
@@ -120,7 +120,10 @@ def decide_add_address(
                 raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
             if customer.address(used.address_id) is None:
                 raise IdempotentResourceGone("the address this key created has been deleted")
-            return customer, None  # a retry: the address it created is the answer
+            # A retry: the address it created is the answer, whatever version the
+            # customer is at now (its If-Match named the version before that change).
+            return customer, None
+    check_if_match(customer, command.if_match)
     if customer.address(command.address_id) is not None:
         raise AddressAlreadyExists(f"address {command.address_id} already exists")
     if len(customer.addresses) >= policy.max_addresses:

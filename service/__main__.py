@@ -32,6 +32,9 @@ def main() -> int:
         log_level=settings.log_level,
         access_log=False,  # the middleware logs each request with its trace id
         timeout_graceful_shutdown=30,
+        # Longer than daprd keeps an idle connection to the app (Go's 90 s), so
+        # daprd always closes first and never reuses one this side just closed.
+        timeout_keep_alive=settings.http_keepalive_seconds,
         server_header=False,
     )
     return 0

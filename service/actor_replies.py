@@ -57,7 +57,9 @@ def refusal_problem(error: dict[str, Any]) -> Problem:
         str(error.get("code", "")), (500, "internal", "Internal server error")
     )
     if status >= 500:
-        return Problem(status, slug, title)
+        # Nothing was committed, or the commit's outcome is unknown: a retry
+        # (with the same Idempotency-Key or If-Match) is safe.
+        return Problem(status, slug, title, headers={"Retry-After": "1"})
     extra: dict[str, Any] = {}
     if errors := error.get("errors"):
         extra["errors"] = [{**e, "in": "body"} for e in errors]
@@ -67,6 +69,14 @@ def refusal_problem(error: dict[str, Any]) -> Problem:
     return Problem(status, slug, title, error.get("detail"), headers=headers, **extra)
 
 
+def sidecar_unavailable() -> Problem:
+    """The call may or may not have reached the actor: a retry is safe (the
+    same Idempotency-Key, or If-Match, makes it apply at most once)."""
+    return Problem(
+        503, "unavailable", "The Dapr sidecar is unavailable", headers={"Retry-After": "1"}
+    )
+
+
 async def call_customer(
     actors: ActorInvoker, customer_id: str, method: str, payload: Any = None
 ) -> dict[str, Any]:
@@ -74,7 +84,7 @@ async def call_customer(
     try:
         reply = await actors.call(CUSTOMER_ACTOR, customer_id, method, payload)
     except SidecarUnavailable as exc:
-        raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
+        raise sidecar_unavailable() from exc
     if not reply.get("ok"):
         raise refusal_problem(reply.get("error") or {})
     return reply

@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ActorRuntime.set_actor_config(
             ActorRuntimeConfig(
                 actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds),
+                actor_scan_interval=timedelta(seconds=settings.actor_scan_interval_seconds),
                 drain_ongoing_call_timeout=timedelta(seconds=20),
                 drain_rebalanced_actors=True,
             )

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     # --- Ports --------------------------------------------------------------
     http_host: str = "0.0.0.0"  # noqa: S104 - in a pod the sidecar connects from outside the app's loopback
     http_port: int = Field(default=8003, ge=1, le=65535)
+    # Idle keep-alive of the app's HTTP server: above daprd's 90 s (see __main__).
+    http_keepalive_seconds: int = Field(default=120, ge=1, le=3600)
     # Inert: the seed's gRPC API is replaced by Dapr service invocation.
     grpc_port: int = Field(default=9003, ge=1, le=65535)
 
@@ -176,6 +178,8 @@ class Settings(BaseSettings):
     order_pubsub: str = "customer-pubsub"
     order_events_topic: str = "order-events"
     actor_idle_timeout_seconds: int = Field(default=3600, ge=1)
+    # How often daprd looks for idle actors to deactivate.
+    actor_scan_interval_seconds: int = Field(default=30, ge=1)
     dapr_grpc_port: int = Field(
         default=50001,
         ge=1,

@@ -31,7 +31,7 @@ from domain.unique_keys import email_key
 from security import one_time, totp
 from security.access_tokens import CUSTOMER
 from security.passwords import hash_password
-from service.actor_replies import call_customer, tag_version
+from service.actor_replies import call_customer, sidecar_unavailable, tag_version
 from service.auth import OwnerOrAdmin
 from service.deliveries import seal_delivery
 from service.dependencies import Deps
@@ -103,7 +103,7 @@ async def login(body: LoginRequest, deps: Deps) -> Any:
     try:
         holder = await deps.keys.holder(email_key(body.email))
     except SidecarUnavailable as exc:
-        raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
+        raise sidecar_unavailable() from exc
     if holder is None:
         await asyncio.to_thread(deps.auth.decoy.check, password)
         raise _INVALID_CREDENTIALS
@@ -236,7 +236,7 @@ async def request_password_reset(body: PasswordResetRequest, deps: Deps) -> Any:
     try:
         holder = await deps.keys.holder(email_key(body.email))
     except SidecarUnavailable as exc:
-        raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
+        raise sidecar_unavailable() from exc
     if holder is not None:
         token = one_time.new_token(holder)
         command = RequestPasswordReset(

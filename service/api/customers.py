@@ -15,7 +15,7 @@ from domain.model import CustomerStatus, CustomerType
 from domain.unique_keys import legacy_id_key
 from readmodel.queries import MAX_LIMIT, BadCursor, CustomerFilter, Sort
 from readmodel.queries import list_customers as list_customers_query
-from service.actor_replies import call_customer, tag_version
+from service.actor_replies import call_customer, sidecar_unavailable, tag_version
 from service.auth import AdminOnly, AdminOrReader, Owner, OwnerAdminOrReader, OwnerOrAdmin
 from service.dependencies import Actors, Deps
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
@@ -99,7 +99,7 @@ async def get_customer_by_legacy_id(
     try:
         holder = await deps.keys.holder(legacy_id_key(legacy_id))
     except SidecarUnavailable as exc:
-        raise Problem(503, "unavailable", "The Dapr sidecar is unavailable") from exc
+        raise sidecar_unavailable() from exc
     not_found = Problem(404, "customer-not-found", "Customer not found")
     if holder is None:
         raise not_found

@@ -8,7 +8,6 @@ that already run instead (see devstack.stack.start_infrastructure).
 from __future__ import annotations
 
 import asyncio
-import base64
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -20,13 +19,9 @@ import httpx
 import pytest
 
 from devstack.stack import (
-    CUSTOMER_PORT_VARIABLES,
     App,
     Infrastructure,
     LoneSidecar,
-    customer_service_command,
-    customer_service_companions,
-    customer_service_env,
     start_app,
     start_infrastructure,
     start_sidecar,
@@ -34,18 +29,14 @@ from devstack.stack import (
 from readmodel.migrate import apply_migrations
 from tests.support.credentials import (
     APP_API_TOKEN,
-    COMMAND_KEYRING,
     DAPR_API_TOKEN,
     DATABASE_PASSWORD,
-    EVENT_KEYRING,
     JWT_SECRET,
-    NOTIFICATION_KEY,
     NOTIFICATION_KEYS,
-    SERVICE_CALLERS,
-    TOTP_KEY,
     admin_token,
     customer_token,
 )
+from tests.support.stacks import start_customer_service
 from tests.support.values import SEED_CUSTOMER, customer_body, unique_email
 
 __all__ = [
@@ -78,32 +69,12 @@ def infra(stack_root: Path) -> Iterator[Infrastructure]:
 @pytest.fixture(scope="session")
 def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
     apply_migrations(infra.postgres_dsn)
+    # A password Postgres never checks (it trusts loopback): it must not leak into logs.
     dsn = infra.postgres_dsn.replace("postgres@", f"postgres:{DATABASE_PASSWORD}@", 1)
-    env = {
-        **customer_service_env(infra),
-        "CUSTOMER_JWT_SECRET": JWT_SECRET,
-        "CUSTOMER_TOTP_KEYS": "t1:" + base64.b64encode(TOTP_KEY).decode(),
-        "CUSTOMER_NOTIFICATION_KEYS": f"n1:{NOTIFICATION_KEY}",
-        "CUSTOMER_COMMAND_KEYS": COMMAND_KEYRING,
-        "CUSTOMER_EVENT_KEYS": EVENT_KEYRING,
-        "CUSTOMER_SERVICE_CALLERS": SERVICE_CALLERS,
-        # The worker reports, beats and reconciles faster than in production.
-        "CUSTOMER_STATUS_SECONDS": "1",
-        "CUSTOMER_HEARTBEAT_SECONDS": "1",
-        "CUSTOMER_RECONCILE_GRACE_SECONDS": "2",
-        "CUSTOMER_RECONCILE_PAUSE_SECONDS": "0.2",
-        # Fast hashes for the suite (development only; production needs >= 10).
-        "CUSTOMER_BCRYPT_COST": "4",
-        "CUSTOMER_DATABASE_DSN": dsn,
-    }
-    app = start_app(
-        "customer-service",
-        customer_service_command(),
+    app = start_customer_service(
         infra,
         stack_root,
-        env=env,
-        port_variables=CUSTOMER_PORT_VARIABLES,
-        companions=customer_service_companions(),
+        env={"CUSTOMER_DATABASE_DSN": dsn},
         tokens={"APP_API_TOKEN": APP_API_TOKEN, "DAPR_API_TOKEN": DAPR_API_TOKEN},
     )
     yield app

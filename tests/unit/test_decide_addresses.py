@@ -184,6 +184,21 @@ def test_idempotency_key_replays_refuses_reuse_and_notices_deletion() -> None:
         decide(removed, replay, NOW + timedelta(seconds=4), POLICY)
 
 
+def test_a_replay_wins_over_the_if_match_it_carried() -> None:
+    customer = new_customer()
+    command = AddAddress("a1", US_ADDRESS, idempotency_key="k1", if_match=(customer.version,))
+    created, event = decided(customer, command)
+    assert event is not None
+    # The same request again: its If-Match names the version before its own change.
+    replayed, again = decided(created, command)
+    assert again is None
+    assert replayed == created
+    # Any other request with that stale If-Match is still refused.
+    with pytest.raises(DomainError) as refused:
+        decided(created, AddAddress("a2", US_ADDRESS, if_match=(customer.version,)))
+    assert refused.value.code == "version_mismatch"
+
+
 def test_idempotency_records_expire_after_a_day() -> None:
     created, _ = decided(new_customer(), AddAddress("a1", US_ADDRESS, idempotency_key="k1"))
     later = NOW + timedelta(days=2)
