@@ -190,7 +190,7 @@ def test_a_replay_wins_over_the_if_match_it_carried() -> None:
     created, event = decided(customer, command)
     assert event is not None
     # The same request again: its If-Match names the version before its own change.
-    replayed, again = decided(created, command)
+    replayed, again = decide(created, command, NOW + timedelta(seconds=2), POLICY)
     assert again is None
     assert replayed == created
     # Any other request with that stale If-Match is still refused.
