@@ -1,54 +1,102 @@
 """``python -m readmodel.rebuild``: recreate the read model from the state store.
 
-The customer documents in the Dapr state store are the truth. The postgres
-state store keeps them in ``dapr_state`` (keys ``customer-service||customer:<id>``)
-in the same database, so they are read from there directly: the state API has
-no way to list keys. Every row of the read model is dropped, then every
-document is projected again (segment memberships included), in batches.
-Events that arrive meanwhile are safe: the higher version wins either way.
+The customer documents in the Dapr state store are the truth (read straight
+from its table: readmodel/state_table.py). The new read model is built beside
+the live one, in a schema of its own, while lists and searches keep reading
+the live tables; then, in one short transaction, the two swap places. Events
+projected meanwhile went to the old tables, so the documents written since the
+build began are projected once more into the new ones (higher version wins),
+and the reconciler covers whatever is left.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from domain.model import Customer
 from readmodel.migrate import DEVELOPMENT_DSN
 from readmodel.projection import active_segments, apply_snapshot
+from readmodel.state_table import documents_after
 
-DOCUMENT_KEYS = "customer-service||customer:%"
 BATCH = 500
+NEXT = "readmodel_next"
+OLD = "readmodel_old"
+# In dependency order: a table before those that point at it.
+TABLES = ("customers", "customer_addresses", "customer_preferences", "segment_members")
+_FOREIGN_KEYS = (
+    "ALTER TABLE {s}.customer_addresses ADD FOREIGN KEY (customer_id) "
+    "REFERENCES {s}.customers (id) ON DELETE CASCADE",
+    "ALTER TABLE {s}.customer_preferences ADD FOREIGN KEY (customer_id) "
+    "REFERENCES {s}.customers (id) ON DELETE CASCADE",
+    "ALTER TABLE {s}.segment_members ADD FOREIGN KEY (customer_id) "
+    "REFERENCES {s}.customers (id) ON DELETE CASCADE",
+    "ALTER TABLE {s}.segment_members ADD FOREIGN KEY (segment_id) "
+    "REFERENCES public.segments (id) ON DELETE CASCADE",
+)
+# Documents written this close to the start may have been read before their
+# last change; project them again after the swap.
+_OVERLAP = timedelta(seconds=5)
 
 
-async def rebuild(dsn: str, table: str = "dapr_state") -> int:
+async def _create_shadow(conn: asyncpg.Connection) -> None:
+    await conn.execute(f"DROP SCHEMA IF EXISTS {NEXT} CASCADE")
+    await conn.execute(f"CREATE SCHEMA {NEXT}")
+    for table in TABLES:
+        await conn.execute(f"CREATE TABLE {NEXT}.{table} (LIKE public.{table} INCLUDING ALL)")
+    for statement in _FOREIGN_KEYS:
+        await conn.execute(statement.format(s=NEXT))
+
+
+async def _project_all(conn: asyncpg.Connection, since: datetime | None = None) -> int:
+    """Project every document (written after ``since``) into the tables that
+    unqualified names resolve to on ``conn``."""
+    segments = await active_segments(conn)
+    projected, after = 0, ""
+    while True:
+        documents, next_key = await documents_after(conn, after, BATCH)
+        async with conn.transaction():
+            for stored in documents:
+                if since is not None and stored.written_at < since:
+                    continue
+                snapshot = Customer.from_document(stored.document).snapshot()
+                if await apply_snapshot(conn, snapshot, segments) is not None:
+                    projected += 1
+        if next_key is None:
+            return projected
+        after = next_key
+
+
+async def _swap(conn: asyncpg.Connection) -> None:
+    async with conn.transaction():
+        await conn.execute("SET LOCAL lock_timeout = '30s'")
+        await conn.execute(f"DROP SCHEMA IF EXISTS {OLD} CASCADE")
+        await conn.execute(f"CREATE SCHEMA {OLD}")
+        for table in reversed(TABLES):
+            await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {OLD}")
+        for table in TABLES:
+            await conn.execute(f"ALTER TABLE {NEXT}.{table} SET SCHEMA public")
+        await conn.execute(f"DROP SCHEMA {OLD} CASCADE")
+        await conn.execute(f"DROP SCHEMA {NEXT}")
+
+
+async def rebuild(dsn: str) -> int:
+    """Build, swap, catch up; the number of documents in the new read model."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("TRUNCATE customers CASCADE")
-        segments = await active_segments(conn)
-        projected = 0
-        after = ""
-        while True:
-            rows = await conn.fetch(
-                f"SELECT key, convert_from(value, 'UTF8') AS doc FROM {table} "  # noqa: S608
-                "WHERE key LIKE $1 AND key > $2 ORDER BY key LIMIT $3",
-                DOCUMENT_KEYS,
-                after,
-                BATCH,
-            )
-            if not rows:
-                return projected
-            async with conn.transaction():
-                for row in rows:
-                    snapshot = Customer.from_document(json.loads(row["doc"])).snapshot()
-                    if await apply_snapshot(conn, snapshot, segments) is not None:
-                        projected += 1
-            after = rows[-1]["key"]
+        started = datetime.now(UTC)
+        await _create_shadow(conn)
+        await conn.execute(f"SET search_path TO {NEXT}, public")
+        projected = await _project_all(conn)
+        await conn.execute("SET search_path TO public")
+        await _swap(conn)
+        await _project_all(conn, since=started - _OVERLAP)
+        return projected
     finally:
         await conn.close()
 
