@@ -69,6 +69,11 @@ class Process:
                 output.close()
         return self
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id (also its process group's), once started."""
+        return self._popen.pid if self._popen is not None else None
+
     def alive(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 

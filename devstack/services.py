@@ -102,9 +102,18 @@ class Postgres:
             self.log_dir / "postgres.log",
             stop_signal=signal.SIGINT,  # "fast" shutdown; SIGTERM waits for clients
         ).start()
-        wait_until(tcp_ready(self.port), process, "postgres", timeout=60)
-        self._create_database()
+        try:
+            # The port opens before the server accepts sessions ("starting up").
+            wait_until(self._accepting, process, "postgres", timeout=60)
+            self._create_database()
+        except BaseException:
+            process.stop()
+            raise
         return process
+
+    def _accepting(self) -> bool:
+        check = [postgres_bin("pg_isready"), "-q", "-h", "127.0.0.1", "-p", str(self.port)]
+        return subprocess.run(check, check=False, capture_output=True).returncode == 0
 
     def _psql(self, sql: str, database: str = "postgres") -> str:
         connection = ["-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database]
@@ -266,6 +275,8 @@ class Sidecar:
     app_health_path: str | None = None
     # APP_API_TOKEN / DAPR_API_TOKEN for daprd (the app gets the same values).
     env: dict[str, str] = dataclasses.field(default_factory=dict)
+    # More daprd flags, appended as given (e.g. "--app-health-probe-interval", "1").
+    extra_args: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -308,7 +319,7 @@ class Sidecar:
             argv += ["--scheduler-host-address", self.scheduler_address]
         if self.app_health_path:
             argv += ["--enable-app-health-check", "--app-health-check-path", self.app_health_path]
-        return argv
+        return [*argv, *self.extra_args]
 
     def start(self) -> Process:
         log = self.log_dir / f"daprd-{self.app_id}.log"

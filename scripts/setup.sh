@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs whatever is missing, idempotently, on a Debian machine:
-#   1. Debian packages: PostgreSQL and Redis servers (util-linux for setpriv);
+#   1. Debian packages: PostgreSQL and Redis servers (util-linux for setpriv,
+#      patch for our Dapr patch series);
 #   2. the Python virtualenv .venv with the project and its dev tools;
 #   3. the Dapr runtime and CLI, built from Go modules (scripts/install-dapr.sh).
 # Every step checks first and does nothing when already done.
@@ -15,6 +16,7 @@ missing=()
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v setpriv >/dev/null || missing+=(util-linux)
+command -v patch >/dev/null || missing+=(patch)  # applies tools/dapr-patches
 if ((${#missing[@]})); then
   echo "setup: installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
