@@ -28,6 +28,7 @@ from domain.commands import (
     UpdatePreferences,
 )
 from domain.decide import decide
+from domain.model import Customer
 from domain.policy import Policy
 from readmodel.migrate import apply_migrations
 from readmodel.projection import apply_snapshot
@@ -234,6 +235,13 @@ async def fresh_database(infra: Infrastructure, name: str) -> asyncpg.Connection
     return await asyncpg.connect(dsn)
 
 
+# The columns of the postgres state store's (v2) table that the read model reads.
+STATE_TABLE_DDL = (
+    "CREATE TABLE dapr_state (key text PRIMARY KEY, value bytea NOT NULL, "
+    "created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz)"
+)
+
+
 def event_history() -> list[dict[str, Any]]:
     """The snapshots of a few customers' lives, as their events carry them."""
     policy = Policy(customer_groups=frozenset({"retail"}))
@@ -306,14 +314,14 @@ async def test_rebuild_recreates_the_read_model_from_the_documents(
     policy = Policy(customer_groups=frozenset({"retail"}))
     now = datetime(2026, 3, 1, tzinfo=UTC)
     try:
-        await conn.execute("CREATE TABLE dapr_state (key text PRIMARY KEY, value bytea)")
+        await conn.execute(STATE_TABLE_DDL)
         documents = []
         for _ in range(3):
             state, _ = decide(None, create_command(customer_id=str(uuid.uuid4())), now, policy)
             state, _ = decide(state, AddAddress(str(uuid.uuid4()), US_ADDRESS), now, policy)
             documents.append(state.to_document())
         await conn.executemany(
-            "INSERT INTO dapr_state VALUES ($1, convert_to($2, 'UTF8'))",
+            "INSERT INTO dapr_state (key, value) VALUES ($1, convert_to($2, 'UTF8'))",
             [(f"customer-service||customer:{d['id']}", json.dumps(d)) for d in documents],
         )
         await insert_rows(conn, "stray", [now])
@@ -324,5 +332,47 @@ async def test_rebuild_recreates_the_read_model_from_the_documents(
         ids = {str(r["id"]) for r in await conn.fetch("SELECT id FROM customers")}
         assert ids == {d["id"] for d in documents}
         assert await conn.fetchval("SELECT count(*) FROM customer_addresses") == 3
+    finally:
+        await conn.close()
+
+
+async def test_lists_keep_answering_while_the_read_model_is_rebuilt(
+    infra: Infrastructure,
+) -> None:
+    """The new read model is built beside the live one and swapped in: a list
+    never comes back empty meanwhile, and ends with exactly the documents."""
+    conn = await fresh_database(infra, "projection_rebuild_live")
+    dsn = infra.postgres_dsn.rsplit("/", 1)[0] + "/projection_rebuild_live"
+    policy = Policy(customer_groups=frozenset({"retail"}))
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        await conn.execute(STATE_TABLE_DDL)
+        documents = [
+            decide(None, create_command(customer_id=str(uuid.uuid4())), now, policy)[
+                0
+            ].to_document()
+            for _ in range(600)
+        ]
+        await conn.executemany(
+            "INSERT INTO dapr_state (key, value) VALUES ($1, convert_to($2, 'UTF8'))",
+            [(f"customer-service||customer:{d['id']}", json.dumps(d)) for d in documents],
+        )
+        async with conn.transaction():
+            for document in documents[:50]:
+                snapshot = Customer.from_document(document).snapshot()
+                await apply_snapshot(conn, snapshot, [])
+        counts: list[int] = []
+        building = asyncio.create_task(rebuild(dsn))
+        while not building.done():
+            counts.append(await conn.fetchval("SELECT count(*) FROM customers"))
+            await asyncio.sleep(0.01)
+        assert await building == 600
+        assert counts, "the rebuild finished before a single list"
+        assert min(counts) >= 50, "the live read model was emptied during the rebuild"
+        assert await conn.fetchval("SELECT count(*) FROM customers") == 600
+        schemas = await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'readmodel_%'"
+        )
+        assert schemas == []
     finally:
         await conn.close()

@@ -42,7 +42,14 @@ async def stats() -> dict[str, int]:
 
 @app.get("/dapr/subscribe")
 async def subscriptions() -> list[dict[str, str]]:
-    return []
+    # A regular subscription beside the outbox's internal one.
+    return [
+        {
+            "pubsubname": "customer-pubsub",
+            "topic": "customer-events",
+            "route": "/events/customer-events",
+        }
+    ]
 
 
 @app.post("/events/{topic}")
