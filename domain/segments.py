@@ -69,14 +69,15 @@ class Segment:
         return self.min_score if self.min_score is not None else sum(r.weight for r in self.rules)
 
 
-def _shape_errors(where: str, value: Any) -> list[FieldError]:
-    """A rule's value is a plain scalar or a flat list of them, each within bounds."""
+def value_errors(value: Any) -> list[FieldError]:
+    """A rule's value is a plain scalar or a flat list of them, each within bounds
+    (paths relative to the value: "" for itself, "3" for its fourth item)."""
     items = value if isinstance(value, list) else [value]
     if isinstance(value, list) and len(value) > MAX_LIST_ITEMS:
-        return [FieldError(where, f"has more than {MAX_LIST_ITEMS} items", "too_long")]
+        return [FieldError("", f"has more than {MAX_LIST_ITEMS} items", "too_long")]
     errors: list[FieldError] = []
     for n, item in enumerate(items):
-        at = f"{where}.{n}" if isinstance(value, list) else where
+        at = str(n) if isinstance(value, list) else ""
         if isinstance(item, str):
             if (reason := unsafe_text(item)) is not None:
                 errors.append(FieldError(at, reason, UNSAFE_TEXT))
@@ -95,8 +96,11 @@ def rule_errors(rules: list[Rule], min_score: int | None) -> list[FieldError]:
     errors: list[FieldError] = []
     for n, rule in enumerate(rules):
         where = f"rules.{n}"
-        if shape := _shape_errors(f"{where}.value", rule.value):
-            errors.extend(shape)
+        if shape := value_errors(rule.value):
+            errors.extend(
+                dataclasses.replace(e, field=".".join(p for p in (where, "value", e.field) if p))
+                for e in shape
+            )
             continue
         if not isinstance(rule.weight, int) or isinstance(rule.weight, bool):
             errors.append(FieldError(f"{where}.weight", "must be a whole number", "invalid"))

@@ -32,6 +32,7 @@ COLUMNS = """
 
 # Longer than any name_sort (two names of 100 characters) or timestamp.
 MAX_CURSOR_KEY = 300
+MAX_CURSOR = 600
 
 
 class BadCursor(ValueError):
@@ -60,6 +61,8 @@ def encode_cursor(sort: str, key: Any, row_id: str) -> str:
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     """The sort key and row id a cursor holds; BadCursor for anything that is not
     exactly what ``encode_cursor`` made for this sort order (whatever it holds)."""
+    if len(cursor) > MAX_CURSOR:
+        raise BadCursor("the cursor is not one this service made")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))

@@ -34,7 +34,7 @@ from service import problems
 from service.api import addresses, customers, events, health, metrics, preferences, segments
 from service.api import auth as auth_routes
 from service.auth import Authenticator
-from service.body_limit import BodySizeLimit
+from service.body_guard import BodyGuard
 from service.dependencies import AuthServices, Resources
 from service.middleware import ObservabilityMiddleware, SecurityHeadersMiddleware
 from service.query_params import reject_unknown_query_parameters
@@ -46,6 +46,8 @@ from service.sidecar_guard import SIDECAR_ONLY_PREFIXES, SidecarOnlyGuard
 log = get_logger(__name__)
 
 CUSTOMER_KEY_PREFIX = "customer"
+# No request body of the API nests deeper (free-form JSON stops at 8 inside its field).
+MAX_BODY_DEPTH = 32
 
 
 async def _record_groups(database: asyncpg.Pool, settings: Settings) -> None:
@@ -191,12 +193,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(events.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
-    # Outermost last: observability, the sidecar-only guard, the body size limit.
+    # Outermost last: observability, the sidecar-only guard, the body guard.
     app.add_middleware(
-        BodySizeLimit,
+        BodyGuard,
         max_bytes=settings.max_body_bytes,
         internal_max_bytes=settings.max_internal_body_bytes,
         internal_prefixes=SIDECAR_ONLY_PREFIXES,
+        max_depth=MAX_BODY_DEPTH,
     )
     app.add_middleware(
         SidecarOnlyGuard,

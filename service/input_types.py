@@ -8,7 +8,7 @@ parameter and header (service/schemas.py, the routes).
   limits, each key and string value checked like text; every bad key or value
   is its own field error (``metadata.a.b``).
 - ``Moment``: a timestamp from 1900 to 2199 (a naive one is UTC).
-- ``RuleValue``: what a segment rule compares with: a scalar or a list of them.
+- ``RuleValue``: what a segment rule compares with: a scalar or a flat list of them.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, SecretStr, ValidationError
+from pydantic import AfterValidator, SecretStr, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from domain.errors import FieldError
 from domain.input_rules import (
     ADDRESS_METADATA,
     FREE_FORM,
@@ -28,6 +29,7 @@ from domain.input_rules import (
     json_errors,
     unsafe_text,
 )
+from domain.segments import value_errors
 
 
 def _refuse(reason: str | None) -> None:
@@ -55,6 +57,21 @@ MultilineText = Annotated[str, AfterValidator(_multi_line)]
 SafeSecret = Annotated[SecretStr, AfterValidator(_safe_secret)]
 
 
+def _raise_each(title: str, errors: list[FieldError]) -> None:
+    """Raise the domain's field errors as pydantic's, each at its own path below the field."""
+    if not errors:
+        return
+    details = [
+        InitErrorDetails(
+            type=PydanticCustomError(error.code, error.message),
+            loc=tuple(error.field.split(".")) if error.field else (),
+            input=None,
+        )
+        for error in errors
+    ]
+    raise ValidationError.from_exception_data(title, details)
+
+
 class _WithinLimits:
     """A free-form object's validator: every error, each at its own path."""
 
@@ -62,18 +79,8 @@ class _WithinLimits:
         self._limits = limits
 
     def __call__(self, value: dict[str, Any]) -> dict[str, Any]:
-        errors = json_errors(value, self._limits)
-        if not errors:
-            return value
-        details = [
-            InitErrorDetails(
-                type=PydanticCustomError(error.code, error.message),
-                loc=tuple(error.field.split(".")) if error.field else (),
-                input=None,
-            )
-            for error in errors
-        ]
-        raise ValidationError.from_exception_data("free-form JSON", details)
+        _raise_each("free-form JSON", json_errors(value, self._limits))
+        return value
 
 
 FreeFormJSON = Annotated[dict[str, Any], AfterValidator(_WithinLimits(FREE_FORM))]
@@ -89,6 +96,10 @@ def _bounded(value: datetime) -> datetime:
 
 Moment = Annotated[datetime, AfterValidator(_bounded)]
 
-RuleText = Annotated[SafeText, Field(max_length=255)]
-RuleScalar = bool | int | Annotated[float, Field(allow_inf_nan=False)] | RuleText | None
-RuleValue = RuleScalar | Annotated[list[RuleScalar], Field(max_length=1000)]
+
+def _rule_value(value: Any) -> Any:
+    _raise_each("rule value", value_errors(value))
+    return value
+
+
+RuleValue = Annotated[Any, AfterValidator(_rule_value)]

@@ -69,7 +69,7 @@ async def list_customers(
     include_deleted: Annotated[bool, Query()] = False,
     sort: Annotated[Sort, Query()] = "created_at",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> Any:
     """Search the read model (about a second behind the actors): newest first, or by
     name; pass ``next_cursor`` back as ``cursor`` for the next page."""

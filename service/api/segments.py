@@ -182,7 +182,7 @@ async def list_segment_members(
     segment_id: uuid.UUID,
     deps: Deps,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> Any:
     await _fetch(deps, segment_id)
     try:
