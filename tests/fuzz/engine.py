@@ -76,6 +76,8 @@ class Target:
     customer_email: str
     address_id: str
     segment_id: str
+    # Segments that existed before the run (the run removes every other one).
+    segments_before: frozenset[str]
 
 
 @dataclasses.dataclass
@@ -116,20 +118,49 @@ def run(target: Target, budget: int, seed: int = 1) -> Tally:
     tally = Tally()
     rng = random.Random(seed)  # noqa: S311 - picks test inputs, not secrets
     with httpx.Client(base_url=target.base_url, timeout=30) as client:
-        for request, caller, kind in directed(target):
-            token = target.customer_token if caller == "customer" else target.admin_token
-            request.headers["authorization"] = f"Bearer {token}"
-            _send(client, request, caller, kind, tally)
-        # Hypothesis may draw fewer examples than asked (it stops at duplicates):
-        # rounds with other seeds until the budget is spent.
-        for round_seed in range(seed, seed + MAX_ROUNDS):
-            for operation in operations:
-                for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                    strategy = operation.as_strategy(generation_mode=mode)
-                    _drive(client, target, strategy, per_operation, round_seed, rng, tally)
-            if tally.requests >= budget:
-                break
+        try:
+            _fuzz(client, target, operations, budget, per_operation, seed, rng, tally)
+        finally:
+            _remove_segments_made_since(client, target)
     return tally
+
+
+def _fuzz(
+    client: httpx.Client,
+    target: Target,
+    operations: list[Any],
+    budget: int,
+    per_operation: int,
+    seed: int,
+    rng: random.Random,
+    tally: Tally,
+) -> None:
+    for request, caller, kind in directed(target):
+        token = target.customer_token if caller == "customer" else target.admin_token
+        request.headers["authorization"] = f"Bearer {token}"
+        _send(client, request, caller, kind, tally)
+    # Hypothesis may draw fewer examples than asked (it stops at duplicates):
+    # rounds with other seeds until the budget is spent.
+    for round_seed in range(seed, seed + MAX_ROUNDS):
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                strategy = operation.as_strategy(generation_mode=mode)
+                _drive(client, target, strategy, per_operation, round_seed, rng, tally)
+        if tally.requests >= budget:
+            break
+
+
+def _segment_ids(client: httpx.Client, admin: dict[str, str]) -> set[str]:
+    listed = client.get("/api/v1/segments", headers=admin)
+    listed.raise_for_status()
+    return {segment["id"] for segment in listed.json()["segments"]}
+
+
+def _remove_segments_made_since(client: httpx.Client, target: Target) -> None:
+    """Segments the run created would hold customers of the tests that follow."""
+    admin = {"authorization": f"Bearer {target.admin_token}"}
+    for segment_id in _segment_ids(client, admin) - target.segments_before:
+        client.delete(f"/api/v1/segments/{segment_id}", headers=admin)
 
 
 def _drive(
@@ -401,6 +432,7 @@ def prepare_target(base_url: str, admin_token: str, customer_token: Callable[[st
     email = f"zoë-fuzz-{uuid.uuid4().hex[:8]}@example.com"
     admin = {"authorization": f"Bearer {admin_token}"}
     with httpx.Client(base_url=base_url, headers=admin, timeout=30) as client:
+        before = frozenset(_segment_ids(client, admin))
         customer = client.post(
             "/api/v1/customers", json={"email": email, "first_name": "Fuzz", "last_name": "Target"}
         )
@@ -424,4 +456,5 @@ def prepare_target(base_url: str, admin_token: str, customer_token: Callable[[st
         customer_email=email,
         address_id=address.json()["address"]["id"],
         segment_id=segment.json()["segment"]["id"],
+        segments_before=before,
     )

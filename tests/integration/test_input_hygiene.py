@@ -223,10 +223,14 @@ async def test_any_malformed_cursor_is_400_bad_cursor(api: httpx.AsyncClient, cu
 async def test_a_malformed_member_cursor_is_400_bad_cursor(api: httpx.AsyncClient) -> None:
     created = await api.post(SEGMENTS, json={"name": "cursor-" + secrets.token_hex(3)})
     segment_id = created.json()["segment"]["id"]
-    for cursor in FORGED_CURSORS:
-        response = await api.get(f"{SEGMENTS}/{segment_id}/customers", params={"cursor": cursor})
-        assert response.status_code == 400, response.text
-    await api.delete(f"{SEGMENTS}/{segment_id}")
+    try:
+        for cursor in FORGED_CURSORS:
+            url = f"{SEGMENTS}/{segment_id}/customers"
+            response = await api.get(url, params={"cursor": cursor})
+            assert response.status_code == 400, response.text
+    finally:
+        # A segment without rules holds everyone: it must not outlive the test.
+        await api.delete(f"{SEGMENTS}/{segment_id}")
 
 
 async def test_unknown_list_filters_are_refused_with_each_name(api: httpx.AsyncClient) -> None:
