@@ -31,6 +31,7 @@ from tests.support.hostile import (
     nfd,
     problem_fields,
 )
+from tests.support.sink_client import forget_events
 from tests.support.waiting import eventually
 
 CUSTOMERS = "/api/v1/customers"
@@ -393,11 +394,18 @@ SYNTHETIC = 6000
 
 
 @pytest.fixture
-async def many_customers(infra: Infrastructure, db: asyncpg.Connection) -> AsyncIterator[None]:
-    """Enough read-model rows that evaluating a segment takes a while."""
+async def many_customers(
+    infra: Infrastructure, db: asyncpg.Connection, event_sink: EventSink
+) -> AsyncIterator[None]:
+    """Enough read-model rows that evaluating a segment takes a while. They exist
+    only in the read model: their rows and the events about them go afterwards."""
     await generate(infra.postgres_dsn, SYNTHETIC, seed=int(time.time()))
     yield
+    rows = await db.fetch(
+        "SELECT id::text AS id FROM customers WHERE registration_source = 'synthetic'"
+    )
     await db.execute("DELETE FROM customers WHERE registration_source = 'synthetic'")
+    await forget_events(event_sink.app.app_url, [row["id"] for row in rows])
 
 
 async def test_deleting_a_segment_under_evaluation_answers_at_once_and_stops_it(
