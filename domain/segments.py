@@ -91,8 +91,8 @@ def value_errors(value: Any) -> list[FieldError]:
 
 
 def rule_errors(rules: list[Rule], min_score: int | None) -> list[FieldError]:
-    """Every problem of a rule set, at once; a rule set without any can be stored
-    and evaluated (evaluation never raises on it)."""
+    """Every problem of a rule set, at once. A rule set with none of them can be
+    stored, listed and evaluated (evaluation never raises on it)."""
     errors: list[FieldError] = []
     for n, rule in enumerate(rules):
         where = f"rules.{n}"
