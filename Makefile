@@ -1,7 +1,7 @@
 # The commands people expect. Every target first installs what is missing.
 PY := .venv/bin/python
 
-.PHONY: setup run test test-unit lint format bench migrate dapr clean
+.PHONY: setup run test test-unit fuzz lint format bench migrate dapr clean
 
 setup:  ## Install Debian packages, the virtualenv and the Dapr runtime (idempotent)
 	@scripts/setup.sh
@@ -14,6 +14,9 @@ test: setup  ## Whole suite: unit + integration on the real stack
 
 test-unit: setup  ## Pure tests only (no processes started)
 	$(PY) -m pytest tests/unit
+
+fuzz: setup  ## Fuzz the API on the real stack: FUZZ_REQUESTS (2500) generated and hostile requests, 0 server errors
+	$(PY) -m pytest tests/fuzz/fuzz_api.py -s
 
 lint: setup  ## ruff (lint + format check) and mypy --strict
 	$(PY) -m ruff check .

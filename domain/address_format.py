@@ -73,3 +73,29 @@ def normalize_address(fields: dict[str, Any]) -> tuple[dict[str, Any], list[Fiel
     if normalized.get("postal_code"):
         address["postal_code"] = normalized["postal_code"]
     return address, []
+
+
+ADDRESS_PARTS = frozenset(
+    {"address_line_1", "address_line_2", "city", "state_province", "postal_code", "country_code"}
+)
+
+
+def country_rule_errors(fields: dict[str, Any], refused: frozenset[str]) -> list[FieldError]:
+    """The country rules an address breaks, to report beside its syntax errors.
+
+    ``refused`` are the fields whose syntax was refused: they are left out of
+    the judgment and get no second error. Without a country code that could be
+    one there is nothing to judge by.
+    """
+    country = fields.get("country_code")
+    if "country_code" in refused or not isinstance(country, str) or len(country.strip()) != 2:
+        return []
+    usable = {
+        name: value
+        for name, value in fields.items()
+        if name in ADDRESS_PARTS
+        and name not in refused
+        and (value is None or isinstance(value, str))
+    }
+    _, errors = normalize_address(usable)
+    return [error for error in errors if error.field not in refused]

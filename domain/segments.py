@@ -10,15 +10,21 @@ customer whatever its rules (it is assigned on creation).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from domain.errors import FieldError
+from domain.input_rules import UNSAFE_TEXT, bounded_moment, unsafe_text
 from domain.model import PREFERENCE_DEFAULTS
 
 OPERATORS = ("gt", "gte", "lt", "lte", "eq", "neq", "in", "contains")
+MAX_LIST_ITEMS = 1000
+MAX_TEXT = 255
+# Numbers compared with counts and amounts: anything beyond is a typo or an attack.
+MAX_MAGNITUDE = Decimal(10) ** 15
 
 # Field -> kind of value. "preferences.<flag>" are booleans too.
 FIELDS: dict[str, str] = {
@@ -63,11 +69,42 @@ class Segment:
         return self.min_score if self.min_score is not None else sum(r.weight for r in self.rules)
 
 
+def value_errors(value: Any) -> list[FieldError]:
+    """A rule's value is a plain scalar or a flat list of them, each within bounds
+    (paths relative to the value: "" for itself, "3" for its fourth item)."""
+    items = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and len(value) > MAX_LIST_ITEMS:
+        return [FieldError("", f"has more than {MAX_LIST_ITEMS} items", "too_long")]
+    errors: list[FieldError] = []
+    for n, item in enumerate(items):
+        at = str(n) if isinstance(value, list) else ""
+        if isinstance(item, str):
+            if (reason := unsafe_text(item)) is not None:
+                errors.append(FieldError(at, reason, UNSAFE_TEXT))
+            elif len(item) > MAX_TEXT:
+                errors.append(FieldError(at, f"is longer than {MAX_TEXT} characters", "too_long"))
+        elif isinstance(item, float) and not math.isfinite(item):
+            errors.append(FieldError(at, "must be a finite number", "not_finite"))
+        elif not isinstance(item, bool | int | float | type(None)):
+            errors.append(FieldError(at, "must be a text, number, boolean or null", "invalid"))
+    return errors
+
+
 def rule_errors(rules: list[Rule], min_score: int | None) -> list[FieldError]:
-    """Every problem of a rule set, at once."""
+    """Every problem of a rule set, at once. A rule set with none of them can be
+    stored, listed and evaluated (evaluation never raises on it)."""
     errors: list[FieldError] = []
     for n, rule in enumerate(rules):
         where = f"rules.{n}"
+        if shape := value_errors(rule.value):
+            errors.extend(
+                dataclasses.replace(e, field=".".join(p for p in (where, "value", e.field) if p))
+                for e in shape
+            )
+            continue
+        if not isinstance(rule.weight, int) or isinstance(rule.weight, bool):
+            errors.append(FieldError(f"{where}.weight", "must be a whole number", "invalid"))
+            continue
         if rule.field not in FIELDS:
             errors.append(FieldError(f"{where}.field", "unknown field", "unknown"))
             continue
@@ -102,7 +139,8 @@ def rule_errors(rules: list[Rule], min_score: int | None) -> list[FieldError]:
                 _coerce(kind, rule.value)
             except (ValueError, TypeError, InvalidOperation):
                 errors.append(FieldError(f"{where}.value", f"must be a {kind} value", "invalid"))
-    if min_score is not None and min_score > sum(r.weight for r in rules):
+    weights = [r.weight for r in rules if isinstance(r.weight, int)]
+    if min_score is not None and min_score > sum(weights):
         errors.append(FieldError("min_score", "is more than the rules' total weight", "invalid"))
     return errors
 
@@ -113,12 +151,15 @@ def _coerce(kind: str, value: Any) -> Any:
     if kind == "number":
         if isinstance(value, bool):
             raise TypeError("a boolean is not a number")
-        return Decimal(str(value))
+        number = Decimal(str(value))
+        if not number.is_finite() or abs(number) >= MAX_MAGNITUDE:
+            raise ValueError("out of range")
+        return number
     if kind == "time":
         moment = datetime.fromisoformat(str(value))
         if moment.tzinfo is None:
             raise ValueError("needs a time zone")
-        return moment
+        return bounded_moment(moment)
     if kind == "bool":
         if not isinstance(value, bool):
             raise TypeError("not a boolean")

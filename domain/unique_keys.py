@@ -7,6 +7,7 @@ key is a hash, so claims, actor ids and logs never carry the address itself.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 
 from domain.model import Customer
 
@@ -15,8 +16,16 @@ LEGACY_ID = "legacy"
 
 
 def normalize_email(email: str) -> str:
-    """Emails are stored as given and compared lower-cased."""
-    return email.strip().lower()
+    """Emails are stored as given and compared in this form: Unicode NFC of the
+    case-folded text (Unicode's canonical caseless match), so that NFC and NFD
+    spellings and every letter case of one address are one address.
+
+    Used alike by uniqueness claims, the login look-up and the read model's
+    email filter. Claims made under the older form (``strip().lower()``) are
+    re-keyed by ``python -m readmodel.rekey_claims``.
+    """
+    decomposed = unicodedata.normalize("NFD", email.strip())
+    return unicodedata.normalize("NFC", decomposed.casefold())
 
 
 def _key(kind: str, value: str) -> str:

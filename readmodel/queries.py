@@ -15,6 +15,8 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
+from domain.input_rules import bounded_moment, unsafe_text
+from domain.unique_keys import normalize_email
 from readmodel.projection import Connection
 
 Sort = Literal["created_at", "name"]
@@ -26,6 +28,11 @@ COLUMNS = """
     c.registration_source, c.total_orders, c.total_spent::text AS total_spent,
     c.last_order_at, c.created_at, c.updated_at, c.deleted_at, c.name_sort
 """
+
+
+# Longer than any name_sort (two names of 100 characters) or timestamp.
+MAX_CURSOR_KEY = 300
+MAX_CURSOR = 600
 
 
 class BadCursor(ValueError):
@@ -52,15 +59,31 @@ def encode_cursor(sort: str, key: Any, row_id: str) -> str:
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
+    """The sort key and row id a cursor holds; BadCursor for anything that is not
+    exactly what ``encode_cursor`` made for this sort order (whatever it holds)."""
+    if len(cursor) > MAX_CURSOR:
+        raise BadCursor("the cursor is not one this service made")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        kind, value, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, TypeError, binascii.Error, RecursionError):
+        raise BadCursor("the cursor is not one this service made") from None
+    if not (
+        isinstance(decoded, list)
+        and len(decoded) == 3
+        and all(isinstance(part, str) for part in decoded)
+    ):
+        raise BadCursor("the cursor is not one this service made")
+    kind, value, row_id = decoded
+    if kind != sort:
+        raise BadCursor("the cursor belongs to another sort order")
+    if unsafe_text(value) is not None or len(value) > MAX_CURSOR_KEY:
+        raise BadCursor("the cursor's sort key is not valid")
+    try:
         uuid.UUID(row_id)
-        if kind != sort:
-            raise ValueError("the cursor belongs to another sort order")
-        key = datetime.fromisoformat(value) if sort == "created_at" else str(value)
-    except (ValueError, TypeError, binascii.Error) as exc:
-        raise BadCursor(str(exc)) from None
+        key: Any = bounded_moment(datetime.fromisoformat(value)) if sort == "created_at" else value
+    except ValueError:
+        raise BadCursor("the cursor's position is not valid") from None
     return key, row_id
 
 
@@ -90,7 +113,7 @@ async def list_customers(
     if where.created_to:
         clauses.append(f"c.created_at < {arg(where.created_to)}")
     if where.email:
-        clauses.append(f"c.email_normalized = {arg(where.email.strip().lower())}")
+        clauses.append(f"c.email_normalized = {arg(normalize_email(where.email))}")
     if where.q:
         clauses.append(
             f"c.name_search @@ plainto_tsquery('simple', immutable_unaccent({arg(where.q)}))"

@@ -3,6 +3,13 @@
 Runs in the background, in batches by customer id. A segment whose
 ``evaluated_at`` is older than its ``updated_at`` has not been evaluated since
 it changed; the service resumes those at start-up, so a restart loses nothing.
+
+Each batch is one short transaction that starts by taking a share lock on the
+segment's row (the lock its member inserts take anyway) and stops the
+evaluation if the segment is gone. Batches are small because the membership
+events are published inside the transaction (at least once: a failed publish
+rolls the batch back): a ``DELETE`` of the segment waits for one batch at
+most, never for a whole evaluation.
 """
 
 from __future__ import annotations
@@ -16,9 +23,9 @@ from typing import Any
 import asyncpg
 
 from domain.segments import Segment, memberships
-from readmodel.projection import segment_from_row
+from readmodel.projection import Connection, segment_from_row
 
-BATCH = 2000
+BATCH = 200
 
 # (customer id, added segment ids, removed segment ids) -> published
 Announce = Callable[[str, list[str], list[str]], Awaitable[None]]
@@ -85,6 +92,8 @@ async def evaluate_segment(pool: asyncpg.Pool, segment_id: str, announce: Announ
     after = uuid.UUID(int=0)
     while True:
         async with pool.acquire() as conn, conn.transaction():
+            if not await _still_there(conn, segment.id):
+                return changed  # deleted meanwhile: nothing left to evaluate
             rows = await conn.fetch(_BATCH_SQL, after, BATCH)
             if not rows:
                 break
@@ -133,6 +142,13 @@ async def evaluate_segment(pool: asyncpg.Pool, segment_id: str, announce: Announ
             started,
         )
     return changed
+
+
+async def _still_there(conn: Connection, segment_id: str) -> bool:
+    found = await conn.fetchval(
+        "SELECT true FROM segments WHERE id = $1 FOR KEY SHARE", uuid.UUID(segment_id)
+    )
+    return bool(found)
 
 
 async def stale_segments(pool: asyncpg.Pool) -> list[str]:

@@ -13,7 +13,8 @@ from dapr.actor.runtime.config import ActorRuntimeConfig
 from dapr.actor.runtime.context import ActorRuntimeContext
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from starlette.types import ASGIApp
 
 from actors.claim_store import ClaimStore
 from actors.customer_actor import Customer
@@ -34,10 +35,13 @@ from service.actor_guard import ActorCallGuard
 from service.api import addresses, customers, health, metrics, preferences, segments
 from service.api import auth as auth_routes
 from service.auth import Authenticator
+from service.body_guard import BodyGuard
 from service.dependencies import AuthServices, Resources
 from service.gate import CallerGate
 from service.middleware import ObservabilityMiddleware, SecurityHeadersMiddleware
+from service.origin import SIDECAR_ONLY_PREFIXES
 from service.publisher import Publisher
+from service.query_params import reject_unknown_query_parameters
 from service.segment_jobs import SegmentJobs
 from service.settings import Settings, get_settings
 from service.sidecar import make_sidecar_session
@@ -45,6 +49,8 @@ from service.sidecar import make_sidecar_session
 log = get_logger(__name__)
 
 CUSTOMER_KEY_PREFIX = "customer"
+# No request body of the API nests deeper (free-form JSON stops at 8 inside its field).
+MAX_BODY_DEPTH = 32
 
 
 async def _record_groups(database: asyncpg.Pool, settings: Settings) -> None:
@@ -59,6 +65,19 @@ async def _record_groups(database: asyncpg.Pool, settings: Settings) -> None:
             )
     except (OSError, asyncpg.PostgresError) as exc:
         log.warning("could not record the customer groups", error=type(exc).__name__)
+
+
+class CustomerServiceApp(FastAPI):
+    """FastAPI with the security headers outside everything else.
+
+    Starlette's ServerErrorMiddleware, which answers the 500s, is the outermost
+    layer of a stack built by ``add_middleware``: headers added by a middleware
+    inside it never reach a 500. Wrapping the whole stack puts them on every
+    answer, however it was made.
+    """
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeadersMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -158,12 +177,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audience=settings.jwt_audience,
         lifetime=timedelta(minutes=settings.access_token_minutes),
     )
-    app = FastAPI(
+    app = CustomerServiceApp(
         title="Customer Service",
         version=settings.service_version,
         lifespan=lifespan,
         docs_url="/api/v1/customers/docs",
         openapi_url="/api/v1/customers/openapi.json",
+        # Unknown query parameters are refused on every route that takes some.
+        dependencies=[Depends(reject_unknown_query_parameters)],
     )
     # Mounts /dapr/config and /actors/... for the sidecar (and its own /healthz).
     actor_host = DaprActor(app)
@@ -178,8 +199,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(segments.router)
     if settings.metrics_enabled:
         app.include_router(metrics.router)
-    # Innermost first: the actor guard runs after the gate has let a call in.
+    # Innermost first. A request meets observability, then the gate (where did
+    # it come from, may it come in?), the body limits, and for actor calls the
+    # signature check.
     app.add_middleware(ActorCallGuard, keys=command_keys)
+    app.add_middleware(
+        BodyGuard,
+        max_bytes=settings.max_body_bytes,
+        internal_max_bytes=settings.max_internal_body_bytes,
+        internal_prefixes=SIDECAR_ONLY_PREFIXES,
+        max_depth=MAX_BODY_DEPTH,
+    )
     app.add_middleware(
         CallerGate,
         app_token=settings.app_api_token.get_secret_value() if settings.app_api_token else None,
@@ -188,7 +218,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         bearer_is_valid=authenticator.bearer_is_valid,
     )
     app.add_middleware(ObservabilityMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
     if settings.tracing_enabled:
         configure_tracing(app, settings.service_version)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header
 
+from service.input_types import SafeText
 from service.problems import Problem
 
 _STRONG_TAG = re.compile(r'"(\d+)"')
@@ -42,7 +43,7 @@ async def _if_match(
 
 IfMatch = Annotated[tuple[int, ...] | None, Depends(_if_match)]
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
+    SafeText | None, Header(alias="Idempotency-Key", min_length=1, max_length=255)
 ]
 
 

@@ -40,9 +40,18 @@ class Problem(Exception):
         self.extra = extra
 
 
-def problem_body(status: int, slug: str, title: str, instance: str) -> bytes:
+def problem_body(
+    status: int, slug: str, title: str, instance: str, detail: str | None = None
+) -> bytes:
     """A minimal problem document, for answers given outside FastAPI's handlers."""
-    document = {"type": _TYPE_BASE + slug, "title": title, "status": status, "instance": instance}
+    document: dict[str, Any] = {
+        "type": _TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "instance": instance,
+    }
+    if detail:
+        document["detail"] = detail
     return json.dumps(document, separators=(",", ":")).encode()
 
 

@@ -24,8 +24,17 @@ from pydantic import (
 )
 
 from domain.commands import CreateCustomer
+from domain.input_rules import day_in_utc
 from domain.model import PREFERENCE_DEFAULTS, AddressType, CustomerStatus, CustomerType, Gender
 from security.passwords import policy_violation
+from service.input_types import (
+    AddressMetadata,
+    FreeFormJSON,
+    MultilineText,
+    RuleValue,
+    SafeSecret,
+    SafeText,
+)
 
 _OLDEST_BIRTH_YEAR = 1900
 
@@ -78,7 +87,7 @@ def _phone(value: str) -> str:
 
 def _birth_date(value: date | datetime) -> date:
     # The seed sends a timestamp ("1990-01-01T00:00:00Z"); a birth date is a date.
-    day = value.astimezone(UTC).date() if isinstance(value, datetime) else value
+    day = day_in_utc(value)
     if day > datetime.now(UTC).date():
         raise ValueError("cannot be in the future")
     if day.year < _OLDEST_BIRTH_YEAR:
@@ -92,14 +101,15 @@ def _not_null(value: object) -> object:
     return value
 
 
-Email = Annotated[str, Field(max_length=255), AfterValidator(_email)]
-Phone = Annotated[str, Field(max_length=32), AfterValidator(_phone)]
+Email = Annotated[SafeText, Field(max_length=255), AfterValidator(_email)]
+Phone = Annotated[SafeText, Field(max_length=32), AfterValidator(_phone)]
 BirthDate = Annotated[date | datetime, AfterValidator(_birth_date)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Text255 = Annotated[str, Field(min_length=1, max_length=255)]
-Short = Annotated[str, Field(min_length=1, max_length=50)]
+Name = Annotated[SafeText, Field(min_length=1, max_length=100)]
+Text255 = Annotated[SafeText, Field(min_length=1, max_length=255)]
+Short = Annotated[SafeText, Field(min_length=1, max_length=50)]
 LegacyId = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:\-]+$")]
 CountryCode = Annotated[str, Field(pattern=r"^[A-Za-z]{2}$")]
+PostalCode = Annotated[SafeText, Field(min_length=1, max_length=20)]
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -122,7 +132,7 @@ class CustomerCreate(BaseModel):
     customer_type: CustomerType = CustomerType.INDIVIDUAL
     status: CustomerStatus = CustomerStatus.ACTIVE
     registration_source: Short | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: FreeFormJSON = Field(default_factory=dict)
     customer_group_id: Short | None = None
     legacy_id: LegacyId | None = None
 
@@ -159,7 +169,7 @@ class CustomerUpdate(BaseModel):
     gender: Gender | None = None
     customer_type: CustomerType | None = None
     status: CustomerStatus | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: FreeFormJSON | None = None
     customer_group_id: Short | None = None
     legacy_id: LegacyId | None = None
 
@@ -173,7 +183,7 @@ class AddressCreate(BaseModel):
     model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [ADDRESS_EXAMPLE]})
 
     # The seed's request repeats the path's customer id; if sent, it must match.
-    customer_id: str | None = None
+    customer_id: Annotated[SafeText, Field(max_length=64)] | None = None
     type: AddressType = AddressType.SHIPPING
     first_name: Name | None = None
     last_name: Name | None = None
@@ -182,11 +192,11 @@ class AddressCreate(BaseModel):
     address_line_2: Text255 | None = None
     city: Name
     state_province: Name | None = None
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    postal_code: PostalCode | None = None
     country_code: CountryCode
     phone: Phone | None = None
     label: Short | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: AddressMetadata = Field(default_factory=dict)
     is_default: bool = False
 
     def to_fields(self) -> dict[str, Any]:
@@ -205,11 +215,11 @@ class AddressUpdate(BaseModel):
     address_line_2: Text255 | None = None
     city: Name | None = None
     state_province: Name | None = None
-    postal_code: Annotated[str, Field(min_length=1, max_length=20)] | None = None
+    postal_code: PostalCode | None = None
     country_code: CountryCode | None = None
     phone: Phone | None = None
     label: Short | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: AddressMetadata | None = None
     is_default: bool | None = None
 
     _required = field_validator(
@@ -239,7 +249,7 @@ class PreferencesUpdate(BaseModel):
     cookie_consent: bool | None = None
     order_updates: bool | None = None
     promotional_emails: bool | None = None
-    custom_preferences: dict[str, Any] | None = None
+    custom_preferences: FreeFormJSON | None = None
     # Where the consent was given, kept with each flag it changes.
     source: Short = "api"
 
@@ -361,10 +371,12 @@ def _password_policy(value: SecretStr) -> SecretStr:
     return value
 
 
-Password = Annotated[SecretStr, AfterValidator(_password_policy)]
+Password = Annotated[SafeSecret, AfterValidator(_password_policy)]
 OtpCode = Annotated[str, Field(pattern=r"^[0-9]{6}$")]
-RecoveryCode = Annotated[str, Field(min_length=8, max_length=32)]
-OneTimeToken = Annotated[SecretStr, Field(min_length=10, max_length=200)]
+RecoveryCode = Annotated[SafeText, Field(min_length=8, max_length=32)]
+OneTimeToken = Annotated[SafeSecret, Field(min_length=10, max_length=200)]
+# Looked up, never stored: any spelling of an email, but plain text.
+EmailLookup = Annotated[SafeText, Field(min_length=3, max_length=255)]
 
 
 class RegisterRequest(BaseModel):
@@ -404,9 +416,9 @@ class RegisterRequest(BaseModel):
 class LoginRequest(BaseModel):
     model_config = _STRICT
 
-    email: Annotated[str, Field(min_length=3, max_length=255)]
+    email: EmailLookup
     # Not the policy: a login must not tell which passwords could exist.
-    password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]
+    password: Annotated[SafeSecret, Field(min_length=1, max_length=1024)]
 
 
 class SecondFactorRequest(BaseModel):
@@ -443,7 +455,7 @@ class TokenRequest(BaseModel):
 class PasswordResetRequest(BaseModel):
     model_config = _STRICT
 
-    email: Annotated[str, Field(min_length=3, max_length=255)]
+    email: EmailLookup
 
 
 class PasswordResetConfirm(BaseModel):
@@ -518,10 +530,19 @@ class CustomerPage(BaseModel):
 class RuleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    field: Annotated[str, Field(min_length=1, max_length=100)]
-    operator: Annotated[str, Field(min_length=1, max_length=10)]
-    value: Any = None
+    field: Annotated[SafeText, Field(min_length=1, max_length=100)]
+    operator: Annotated[SafeText, Field(min_length=1, max_length=10)]
+    value: RuleValue = None
     weight: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class RuleOut(BaseModel):
+    """A stored rule as it is (rules stored before the value types were checked too)."""
+
+    field: str
+    operator: str
+    value: Any = None
+    weight: int = 1
 
 
 SEGMENT_EXAMPLE: dict[str, Any] = {
@@ -535,11 +556,15 @@ SEGMENT_EXAMPLE: dict[str, Any] = {
 }
 
 
+SegmentName = Annotated[SafeText, Field(min_length=1, max_length=100)]
+SegmentDescription = Annotated[MultilineText, Field(max_length=500)]
+
+
 class SegmentCreate(BaseModel):
     model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [SEGMENT_EXAMPLE]})
 
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    description: Annotated[str, Field(max_length=500)] | None = None
+    name: SegmentName
+    description: SegmentDescription | None = None
     rules: Annotated[list[RuleIn], Field(max_length=50)] = Field(default_factory=list)
     # Without it, every rule must match.
     min_score: Annotated[int, Field(ge=0)] | None = None
@@ -551,8 +576,8 @@ class SegmentCreate(BaseModel):
 class SegmentUpdate(BaseModel):
     model_config = _STRICT
 
-    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    description: Annotated[str, Field(max_length=500)] | None = None
+    name: SegmentName | None = None
+    description: SegmentDescription | None = None
     rules: Annotated[list[RuleIn], Field(max_length=50)] | None = None
     min_score: Annotated[int, Field(ge=0)] | None = None
     is_default: bool | None = None
@@ -565,7 +590,7 @@ class SegmentOut(BaseModel):
     id: str
     name: str
     description: str | None
-    rules: list[RuleIn]
+    rules: list[RuleOut]
     min_score: int | None
     is_default: bool
     active: bool

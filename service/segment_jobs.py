@@ -59,6 +59,17 @@ class SegmentJobs:
         finally:
             self._running.pop(segment_id, None)
 
+    async def cancel(self, segment_id: str) -> None:
+        """Stop the evaluation of ``segment_id`` (if one runs) and wait until it has:
+        its open batch is rolled back, so it holds no lock any more."""
+        self._again.discard(segment_id)
+        task = self._running.get(segment_id)
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        log.info("segment evaluation cancelled", segment_id=segment_id)
+
     async def close(self) -> None:
         for task in list(self._running.values()):
             task.cancel()

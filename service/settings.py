@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     default_group: str | None = "retail"
     max_addresses: int = Field(default=100, ge=1, le=1000)
 
+    # --- Input limits (input hygiene; see README "Input limits") -----------------
+    # Request bodies above these get 413 before anything parses them: the public
+    # API, and the routes only the sidecar calls (events carry whole snapshots).
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_internal_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
+    # --- end of input limits -------------------------------------------------------
+
     # --- Security -----------------------------------------------------------------
     jwt_secret: SecretStr | None = Field(default=None, validate_default=True)
     bcrypt_cost: int = Field(default=12, ge=4, le=15)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Response, status
 from actors.codec import encode
 from domain.commands import AddAddress, RemoveAddress, SetDefaultAddress, UpdateAddress
 from service.actor_replies import call_customer, tag_version
+from service.address_route import AddressRoute
 from service.auth import OwnerAdminOrReader, OwnerOrAdmin
 from service.dependencies import Actors
 from service.preconditions import IdempotencyKey, IfMatch, address_id_for
@@ -25,6 +26,8 @@ from service.schemas import (
 router = APIRouter(
     prefix="/api/v1/customers/{customer_id}/addresses",
     tags=["addresses"],
+    # Syntax errors and the country's rules come back together.
+    route_class=AddressRoute,
 )
 
 

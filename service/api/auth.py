@@ -28,6 +28,7 @@ from domain.commands import (
 )
 from domain.events import CUSTOMER_LOCKED, LOGGED_IN, SECOND_FACTOR_REQUESTED, TOTP_DISABLED
 from domain.unique_keys import email_key
+from observability.logging import get_logger
 from security import one_time, totp
 from security.access_tokens import CUSTOMER
 from security.passwords import hash_password
@@ -54,6 +55,7 @@ from service.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/customers", tags=["sign-in"])
+log = get_logger(__name__)
 
 _INVALID_CREDENTIALS = Problem(
     401, "invalid-credentials", "Email or password is wrong", "email or password is wrong"
@@ -230,9 +232,20 @@ async def confirm_email(body: TokenRequest, deps: Deps, response: Response) -> A
     return {"customer": reply["customer"]}
 
 
-@router.post("/password-reset", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
+@router.post(
+    "/password-reset",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=Accepted,
+    responses={503: {"description": "the claim store cannot be read (for any email)"}},
+)
 async def request_password_reset(body: PasswordResetRequest, deps: Deps) -> Any:
-    """Always 202: whether the email belongs to a customer is not disclosed."""
+    """Always 202 once the email could be looked up: whether it belongs to a
+    customer is not disclosed, so nothing that happens only for a customer
+    (the actor call, and its failure) may change the answer.
+
+    The look-up itself is made for every email alike; when the claim store
+    cannot be read at all, the answer is 503 whatever the email, which tells
+    nothing about it."""
     try:
         holder = await deps.keys.holder(email_key(body.email))
     except SidecarUnavailable as exc:
@@ -243,7 +256,11 @@ async def request_password_reset(body: PasswordResetRequest, deps: Deps) -> Any:
             digest=one_time.digest(token),
             delivery=seal_delivery(deps.auth.notification_keys, "password_reset", holder, token),
         )
-        await deps.actors.call("Customer", holder, "request_password_reset", encode(command))
+        try:
+            await deps.actors.call("Customer", holder, "request_password_reset", encode(command))
+        except SidecarUnavailable as exc:
+            # Logged for operators (no address, no token); the caller may try again.
+            log.warning("password reset could not be requested", error=str(exc))
     return {"status": "accepted"}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -18,6 +17,7 @@ from readmodel.queries import list_customers as list_customers_query
 from service.actor_replies import call_customer, sidecar_unavailable, tag_version
 from service.auth import AdminOnly, AdminOrReader, Owner, OwnerAdminOrReader, OwnerOrAdmin
 from service.dependencies import Actors, Deps
+from service.input_types import Moment, SafeText
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
 from service.schemas import (
@@ -60,16 +60,16 @@ async def list_customers(
     deps: Deps,
     status: Annotated[CustomerStatus | None, Query()] = None,
     customer_type: Annotated[CustomerType | None, Query()] = None,
-    group: Annotated[str | None, Query(max_length=50)] = None,
+    group: Annotated[SafeText | None, Query(max_length=50)] = None,
     segment: Annotated[uuid.UUID | None, Query()] = None,
-    created_from: Annotated[datetime | None, Query()] = None,
-    created_to: Annotated[datetime | None, Query()] = None,
-    email: Annotated[str | None, Query(max_length=255)] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    created_from: Annotated[Moment | None, Query()] = None,
+    created_to: Annotated[Moment | None, Query()] = None,
+    email: Annotated[SafeText | None, Query(max_length=255)] = None,
+    q: Annotated[SafeText | None, Query(min_length=1, max_length=100)] = None,
     include_deleted: Annotated[bool, Query()] = False,
     sort: Annotated[Sort, Query()] = "created_at",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> Any:
     """Search the read model (about a second behind the actors): newest first, or by
     name; pass ``next_cursor`` back as ``cursor`` for the next page."""

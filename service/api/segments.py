@@ -147,10 +147,29 @@ async def update_segment(
     return {"segment": segment}
 
 
-@router.delete("/{segment_id}", status_code=status.HTTP_204_NO_CONTENT)
+# How long a delete waits for another replica's evaluation batch (one batch is far less).
+DELETE_LOCK_TIMEOUT = "3s"
+
+
+@router.delete(
+    "/{segment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={503: {"description": "the segment is locked by a long change elsewhere; retry"}},
+)
 async def delete_segment(segment_id: uuid.UUID, deps: Deps, request: Request) -> None:
-    async with deps.database.acquire() as conn:
-        deleted = await conn.fetchval("DELETE FROM segments WHERE id = $1 RETURNING id", segment_id)
+    """Deletes at once, even while the segment is being evaluated: this replica's
+    evaluation is cancelled first, another replica's stops at its next batch."""
+    await _jobs(request).cancel(str(segment_id))
+    try:
+        async with deps.database.acquire() as conn, conn.transaction():
+            await conn.execute(f"SET LOCAL lock_timeout = '{DELETE_LOCK_TIMEOUT}'")
+            deleted = await conn.fetchval(
+                "DELETE FROM segments WHERE id = $1 RETURNING id", segment_id
+            )
+    except asyncpg.LockNotAvailableError:
+        raise Problem(
+            503, "segment-busy", "The segment is busy; retry", headers={"Retry-After": "1"}
+        ) from None
     if deleted is None:
         raise Problem(404, "segment-not-found", "Segment not found")
 
@@ -160,7 +179,7 @@ async def list_segment_members(
     segment_id: uuid.UUID,
     deps: Deps,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 50,
-    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    cursor: Annotated[str | None, Query()] = None,
 ) -> Any:
     await _fetch(deps, segment_id)
     try:

@@ -50,6 +50,17 @@ async def show() -> list[dict[str, Any]]:
     return received
 
 
+@app.post("/forget")
+async def forget(request: Request) -> dict[str, int]:
+    """Drop the events of the given subjects: a test that made events for customers
+    that exist only in the read model (synthetic ones) cleans up after itself."""
+    subjects = set((await request.json())["subjects"])
+    kept = [event for event in received if event.get("subject") not in subjects]
+    forgotten = len(received) - len(kept)
+    received[:] = kept
+    return {"forgotten": forgotten}
+
+
 @app.get("/livez")
 async def live() -> dict[str, str]:
     return {"status": "alive"}
