@@ -312,9 +312,8 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
     async def login(self, attempt: dict[str, Any]) -> dict[str, Any]:
         if (failure := await self._ready()) is not None:
             return failure
-        password_ok = await self._sign_in.password_matches(
-            self._customer, str(attempt.get("password", ""))
-        )
+        password = self._sign_in.secrets.open(self.customer_id, "password", attempt.get("password"))
+        password_ok = await self._sign_in.password_matches(self._customer, password or "")
         command = AttemptLogin(
             email=str(attempt.get("email", "")),
             password_ok=password_ok,
@@ -361,8 +360,9 @@ class Customer(Actor, CustomerActorInterface):  # type: ignore[misc]
     async def reset_password(self, command: dict[str, Any]) -> dict[str, Any]:
         return await self._execute(ResetPassword, command, _version)
 
-    def _totp_step(self, code: object) -> int | None:
-        if self._customer is None or not isinstance(code, str):
+    def _totp_step(self, sealed_code: object) -> int | None:
+        code = self._sign_in.secrets.open(self.customer_id, "code", sealed_code)
+        if self._customer is None or code is None:
             return None
         return self._sign_in.totp_step(self._customer, code, self._clock())
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from domain.credentials import SealedSecret
 from domain.model import Customer
 from security import totp
+from security.command_secrets import CommandSecrets
 from security.keyring import Keyring, KeyringError, Sealed
 from security.passwords import DecoyHash, verify_password
 
@@ -24,9 +25,11 @@ def totp_context(customer_id: str) -> bytes:
 
 
 class SignInFacts:
-    def __init__(self, totp_keys: Keyring, decoy: DecoyHash) -> None:
+    def __init__(self, totp_keys: Keyring, decoy: DecoyHash, secrets: CommandSecrets) -> None:
         self._totp_keys = totp_keys
         self._decoy = decoy
+        # Passwords and codes arrive sealed for this actor (security/command_secrets.py).
+        self.secrets = secrets
 
     async def password_matches(self, customer: Customer | None, password: str) -> bool:
         hashed = customer.credentials.password_hash if customer else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import secrets
 import signal
 import sys
@@ -102,8 +103,13 @@ def _dev_secrets() -> dict[str, str]:
     if missing:
         stored.update(missing)
         DATA.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(stored, indent=1))
-        path.chmod(0o600)
+        # Readable by its owner only from the first byte on.
+        partial = path.with_suffix(".tmp")
+        partial.unlink(missing_ok=True)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(json.dumps(stored, indent=1))
+        partial.replace(path)
     return stored
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from devstack.processes import Process, free_port, http_ready, wait_until
+from devstack.processes import Process, StartupError, free_port, http_ready, wait_until
 from devstack.services import Placement, Postgres, Redis, Sidecar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -216,6 +216,17 @@ def sidecar_for(
     )
 
 
+# Ports are picked free, then bound by another process a moment later: on a
+# busy machine something else may take one in between. Such a start is tried
+# again on new ports.
+_PORT_TAKEN = ("address already in use", "could not listen on any endpoint")
+_PORT_ATTEMPTS = 3
+
+
+def _port_was_taken(error: StartupError) -> bool:
+    return any(sign in str(error).lower() for sign in _PORT_TAKEN)
+
+
 def start_app(
     app_id: str,
     command: Sequence[str],
@@ -239,7 +250,36 @@ def start_app(
     both, as the injector and the Deployment arrange in Kubernetes.
     """
     tokens = tokens or new_tokens()
-    ports = ports or AppPorts.free()
+    for attempt in range(_PORT_ATTEMPTS):
+        try:
+            return _start_app(
+                app_id, command, infra, root, env, ready_path, port_variables,
+                join_placement, tokens, ports or AppPorts.free(), subscribers,
+                app_health_path, log_to_console, scheduler_address, companions,
+            )  # fmt: skip
+        except StartupError as error:
+            if ports is not None or attempt + 1 == _PORT_ATTEMPTS or not _port_was_taken(error):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_app(
+    app_id: str,
+    command: Sequence[str],
+    infra: Infrastructure,
+    root: Path,
+    env: dict[str, Any] | None,
+    ready_path: str,
+    port_variables: Sequence[str],
+    join_placement: bool,
+    tokens: dict[str, str],
+    ports: AppPorts,
+    subscribers: Mapping[str, Sequence[str]] | None,
+    app_health_path: str | None,
+    log_to_console: bool,
+    scheduler_address: str | None,
+    companions: Sequence[tuple[str, Sequence[str]]],
+) -> App:
     spec = sidecar_for(
         app_id,
         infra,
@@ -318,15 +358,22 @@ def start_sidecar(
 ) -> LoneSidecar:
     """``join_placement``: it can then call actors (it hosts none)."""
     tokens = new_tokens()
-    spec = sidecar_for(app_id, infra, root, AppPorts.free(), tokens, join_placement)
-    spec.app_port = None
-    process = spec.start()
-    try:
-        spec.wait_ready(process)
-    except BaseException:
-        process.stop()
-        raise
-    return LoneSidecar(app_id, spec.url, tokens["DAPR_API_TOKEN"], process)
+    for attempt in range(_PORT_ATTEMPTS):
+        spec = sidecar_for(app_id, infra, root, AppPorts.free(), tokens, join_placement)
+        spec.app_port = None
+        process = spec.start()
+        try:
+            spec.wait_ready(process)
+        except StartupError as error:
+            process.stop()
+            if attempt + 1 == _PORT_ATTEMPTS or not _port_was_taken(error):
+                raise
+            continue
+        except BaseException:
+            process.stop()
+            raise
+        return LoneSidecar(app_id, spec.url, tokens["DAPR_API_TOKEN"], process)
+    raise AssertionError("unreachable")
 
 
 def customer_service_command() -> list[str]:

@@ -66,6 +66,7 @@ FREE_FORM = JsonLimits(max_depth=8, max_bytes=8 * 1024)
 # Address metadata: up to CUSTOMER_MAX_ADDRESSES of them travel in every snapshot.
 ADDRESS_METADATA = JsonLimits(max_depth=4, max_bytes=1024)
 JSON_SCALARS = (str, int, float, bool, type(None))
+EXACT = 2**53
 
 
 MAX_REPORTED = 50  # errors per object: enough to fix it, not a reply as big as the input
@@ -101,6 +102,11 @@ def json_errors(value: Any, limits: JsonLimits) -> list[FieldError]:
                 errors.append(FieldError(field, reason, UNSAFE_TEXT))
         elif isinstance(item, float) and not math.isfinite(item):
             errors.append(FieldError(field, "must be a finite number", "not_finite"))
+        elif isinstance(item, int | float) and not isinstance(item, bool) and abs(item) > EXACT:
+            # Events are re-encoded by daprd through float64: beyond 2**53 a
+            # number would change on the way (and with it the event's signature).
+            message = f"must be between -{EXACT} and {EXACT}"
+            errors.append(FieldError(field, message, "out_of_range"))
         elif not isinstance(item, JSON_SCALARS):
             errors.append(FieldError(field, "is not a JSON value", "not_json"))
     if not errors:

@@ -14,10 +14,14 @@ import re
 from security.macs import MacKeyring, framed
 
 HEADER = "x-customer-command-signature"
+# The actor host's answer is signed too: whoever hosts an actor id (any app
+# may register an actor type with placement) cannot forge what it replies.
+REPLY_HEADER = "x-customer-reply-signature"
 MAX_AGE = 60.0
 # A little tolerance for clocks of different replicas.
 MAX_SKEW = 5.0
 _DOMAIN = "customer-service/actor-command/v1"
+_REPLY_DOMAIN = "customer-service/actor-reply/v1"
 _FORMAT = re.compile(r"t=(\d{1,15});m=(\S{1,200})")
 
 
@@ -52,3 +56,16 @@ def verify(
     if age > MAX_AGE or age < -MAX_SKEW:
         return False
     return keys.verify(_message(actor_type, actor_id, method, millis, body), match.group(2))
+
+
+def sign_reply(keys: MacKeyring, request_signature: str, status: int, body: bytes) -> str:
+    """The signature of an answer to the call that carried ``request_signature``."""
+    return keys.sign(framed(_REPLY_DOMAIN, request_signature, str(status), body))
+
+
+def verify_reply(
+    keys: MacKeyring, request_signature: str, status: int, body: bytes, signature: str | None
+) -> bool:
+    if not signature:
+        return False
+    return keys.verify(framed(_REPLY_DOMAIN, request_signature, str(status), body), signature)

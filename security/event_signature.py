@@ -5,8 +5,8 @@ The signature covers the event type and a canonical form of the parsed
 ``data`` without the signature field. daprd re-encodes event JSON on the way
 (sorted keys, ``<>&`` escaped, ``1.0`` written ``1``), so the form is built
 from the parsed value, not from the bytes: keys sorted, ASCII escapes, and
-integral floats written as integers. Integers must stay within 2**53, which
-daprd's float64 decoding keeps exact.
+every number as Go writes the float64 it decodes. Input validation keeps
+numbers within 2**53, where that float64 is exact.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from security.macs import MacKeyring, framed
 FIELD = "signature"
 _DOMAIN = "customer-service/event/v1"
 MAX_EXACT_INTEGER = 2**53
+# encoding/json writes floats of magnitude below 1e21 in plain notation.
+GO_PLAIN_LIMIT = 1e21
 
 
 def _normalized(value: Any) -> Any:
@@ -26,8 +28,13 @@ def _normalized(value: Any) -> Any:
         return {str(key): _normalized(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_normalized(item) for item in value]
-    if isinstance(value, float) and value.is_integer() and abs(value) <= MAX_EXACT_INTEGER:
-        return int(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        # As Go writes a float64: integral values below 1e21 without a fraction
+        # or exponent, everything else as the nearest double.
+        number = float(value)
+        if number.is_integer() and abs(number) < GO_PLAIN_LIMIT:
+            return int(number)
+        return number
     return value
 
 

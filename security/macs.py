@@ -11,6 +11,9 @@ import base64
 import hashlib
 import hmac
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from security.keyring import KeyringError, parse_keys
 
 MIN_KEY_BYTES = 32
@@ -42,6 +45,15 @@ class MacKeyring:
             return False
         expected = _tag(key, message).encode()
         return hmac.compare_digest(expected, presented.encode("utf-8", "replace"))
+
+    def derived(self, purpose: str) -> dict[str, bytes]:
+        """An AES-256 key per ring key, derived for ``purpose`` (same ids, same order)."""
+        return {
+            key_id: HKDF(
+                algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()
+            ).derive(key)
+            for key_id, key in self._keys.items()
+        }
 
 
 def _tag(key: bytes, message: bytes) -> str:

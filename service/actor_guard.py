@@ -3,10 +3,14 @@
 - A method call must carry this service's signature (security/command_signature.py)
   over actor type, id, method, body and time; reads included. Nothing else
   reaches the actor, so a refused call changes nothing and shows nothing.
-- Reminders, timers and deactivation come from our own sidecar with no
-  signature. The same paths asked through a sidecar's actor API carry
-  ``Dapr-API-Call`` (and ``X-Dapr-Remote`` when routed from another sidecar):
-  those are forgeries.
+- The answer to a signed call is signed too (over the call's signature, the
+  status and the body): any app may register our actor types with placement
+  and host some of our actor ids, but it cannot forge what they answer.
+- Deactivation comes from our own sidecar with no signature; the same path
+  asked through a sidecar's actor API carries ``Dapr-API-Call`` (and
+  ``X-Dapr-Remote`` when routed from another sidecar): a forgery.
+- Timers and reminders: this service sets none, so any such callback is
+  refused (the SDK would run whatever method its body names).
 """
 
 from __future__ import annotations
@@ -41,19 +45,23 @@ class ActorCallGuard:
             await self.app(scope, receive, send)
             return
         try:
-            receive = await self._check(scope, receive, path)
+            signature, receive = await self._check(scope, receive, path)
         except Refused as refusal:
             await refuse(send, refusal, path)
             return
+        if signature is not None:
+            send = self._signing(send, signature)
         await self.app(scope, receive, send)
 
-    async def _check(self, scope: Scope, receive: Receive, path: str) -> Receive:
+    async def _check(self, scope: Scope, receive: Receive, path: str) -> tuple[str | None, Receive]:
+        """The call's signature (None for a deactivation) and its body to read."""
         parts = path.split("/")  # "", "actors", type, id, "method", name...
         if len(parts) >= 6 and parts[4] == "method":
             method = "/".join(parts[5:])
             if method.startswith(CALLBACK_METHODS):
-                _refuse_forged_callback(scope)
-                return receive
+                # This service sets no timers or reminders: whoever asks is not Dapr
+                # acting for us (the SDK would run the method the body names).
+                raise Refused(403, "forged-callback", "This service has no timers or reminders")
             body = await _read_body(receive)
             signature = next(
                 (
@@ -63,15 +71,42 @@ class ActorCallGuard:
                 ),
                 None,
             )
-            if not command_signature.verify(
+            if signature is None or not command_signature.verify(
                 self._keys, signature, parts[2], parts[3], method, body, self._clock()
             ):
                 raise Refused(403, "unsigned-actor-call", "Actor calls must be signed")
-            return _replay(body, receive)
+            return signature, _replay(body, receive)
         if len(parts) == 4 and scope["method"] == "DELETE":
             _refuse_forged_callback(scope)  # deactivation
-            return receive
+            return None, receive
         raise Refused(404, "http-404", "Not found")
+
+    def _signing(self, send: Send, request_signature: str) -> Send:
+        """Hold the answer until its body is known, then send it signed."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def signed_send(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            tag = command_signature.sign_reply(self._keys, request_signature, start["status"], body)
+            headers = [
+                *start.get("headers", []),
+                (command_signature.REPLY_HEADER.encode(), tag.encode()),
+            ]
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        return signed_send
 
 
 def _refuse_forged_callback(scope: Scope) -> None:

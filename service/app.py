@@ -29,6 +29,7 @@ from observability.logging import get_logger
 from observability.metrics import process_exited
 from observability.tracing import configure_tracing
 from security.access_tokens import TokenIssuer
+from security.command_secrets import CommandSecrets
 from security.passwords import DecoyHash
 from service import problems
 from service.actor_guard import ActorCallGuard
@@ -112,8 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             notification_keys=settings.keyring("notification"),
             decoy=decoy,
             policy=policy,
+            command_secrets=CommandSecrets(command_keys),
         )
-        sign_in = SignInFacts(auth.totp_keys, decoy)
+        sign_in = SignInFacts(auth.totp_keys, decoy, auth.command_secrets)
 
         def customer_factory(ctx: ActorRuntimeContext, actor_id: ActorId) -> Customer:
             return Customer(ctx, actor_id, store, keys, policy, sign_in)

@@ -13,6 +13,7 @@ from actors.invoker import ActorInvoker
 from actors.key_claims import KeyClaims
 from domain.policy import Policy
 from security.access_tokens import TokenIssuer
+from security.command_secrets import CommandSecrets
 from security.keyring import Keyring
 from security.macs import MacKeyring
 from security.passwords import DecoyHash
@@ -27,6 +28,8 @@ class AuthServices:
     notification_keys: Keyring
     decoy: DecoyHash
     policy: Policy
+    # Seals the passwords and codes that sign-in commands carry to an actor.
+    command_secrets: CommandSecrets
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -16,6 +16,8 @@ from service.callers import Scope as CallerScope
 from service.origin import OPEN_PATHS, Headers, Refused, Way, classify
 from service.problems import PROBLEM_JSON, problem_body
 
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 class CallerGate:
     def __init__(
@@ -47,6 +49,9 @@ class CallerGate:
                 and not self._bearer_is_valid(headers)
             ):
                 raise Refused(403, "caller-not-allowed", "This caller may not call the service")
+            if origin.scope is CallerScope.READ and scope["method"] not in READ_METHODS:
+                # Public routes included: a look-up service does not sign people in.
+                raise Refused(403, "caller-not-allowed", "This caller may only look up")
         except Refused as refusal:
             await refuse(send, refusal, path)
             return

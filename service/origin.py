@@ -86,10 +86,12 @@ def _values(headers: Headers, name: bytes) -> list[str]:
 
 
 def carries_app_token(headers: Headers, app_token: bytes | None) -> bool:
-    if app_token is None:
-        return False
     presented = [value for key, value in headers if key == b"dapr-api-token"]
-    return len(presented) == 1 and hmac.compare_digest(presented[0], app_token)
+    if len(presented) > 1:
+        raise Refused(400, "bad-request", "The request carries more than one dapr-api-token")
+    if app_token is None or not presented:
+        return False
+    return hmac.compare_digest(presented[0], app_token)
 
 
 def classify(

@@ -73,6 +73,18 @@ def _required_outside_development(
     return secret
 
 
+MIN_TOKEN_BYTES = 32
+
+
+def _strong_token(token: str | None) -> None:
+    if token is None:
+        return
+    if token.lower() in PLACEHOLDER_SECRETS:
+        raise ValueError("is a placeholder, not a secret")
+    if len(token.encode()) < MIN_TOKEN_BYTES:
+        raise ValueError(f"shorter than {MIN_TOKEN_BYTES} bytes")
+
+
 class ConfigurationError(Exception):
     """Start-up configuration is invalid; the message lists every bad variable."""
 
@@ -166,7 +178,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DAPR_HTTP_PORT", "CUSTOMER_DAPR_HTTP_PORT"),
     )
     dapr_api_token: SecretStr | None = Field(
-        default=None, validation_alias=AliasChoices("DAPR_API_TOKEN", "CUSTOMER_DAPR_API_TOKEN")
+        default=None,
+        validate_default=True,
+        validation_alias=AliasChoices("DAPR_API_TOKEN", "CUSTOMER_DAPR_API_TOKEN"),
     )
     # What the sidecar presents on each call it makes to the app (Dapr's app API
     # token, dapr.io/app-token-secret): required on the sidecar-only routes.
@@ -325,11 +339,21 @@ class Settings(BaseSettings):
     @field_validator("app_api_token")
     @classmethod
     def _app_api_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-        _required_outside_development(
+        token = _required_outside_development(
             value,
             info,
             ": without it anyone who reaches the app's port can call its actors directly",
         )
+        _strong_token(token)
+        return value
+
+    @field_validator("dapr_api_token")
+    @classmethod
+    def _dapr_api_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        token = _required_outside_development(
+            value, info, ": a sidecar without one answers anyone who reaches it"
+        )
+        _strong_token(token)
         return value
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -134,4 +135,8 @@ def parse_order(data: Any) -> tuple[str, RecordOrder]:
         raise ValueError("total must be an amount from 0 to 10^9")
     if command.total != command.total.quantize(Decimal("0.01")):
         raise ValueError("total has more than two decimals")
-    return str(data["customer_id"]), command
+    customer_id = str(data["customer_id"])
+    # It becomes an actor id in a sidecar URL: a customer id, and nothing else.
+    if str(uuid.UUID(customer_id)) != customer_id:
+        raise ValueError("customer_id is not a customer id")
+    return customer_id, command

@@ -112,7 +112,7 @@ async def login(body: LoginRequest, deps: Deps) -> Any:
     challenge = one_time.new_token(holder)
     attempt = {
         "email": body.email,
-        "password": password,
+        "password": deps.auth.command_secrets.seal(holder, "password", password),
         "challenge_digest": one_time.digest(challenge),
     }
     reply = await call_customer(deps.actors, holder, "login", attempt)
@@ -133,7 +133,7 @@ async def login_second_factor(body: LoginChallengeRequest, deps: Deps) -> Any:
     customer_id = one_time.customer_of(challenge)
     if customer_id is None:
         raise Problem(401, "invalid-challenge", "The login challenge is not valid")
-    attempt = {"challenge_digest": one_time.digest(challenge), **_factor(body)}
+    attempt = {"challenge_digest": one_time.digest(challenge), **_factor(body, deps, customer_id)}
     reply = await call_customer(deps.actors, customer_id, "complete_login", attempt)
     if reply["outcome"] == LOGGED_IN:
         return _signed_in(deps, customer_id)
@@ -142,11 +142,18 @@ async def login_second_factor(body: LoginChallengeRequest, deps: Deps) -> Any:
     raise Problem(401, "invalid-second-factor", "The code is wrong or was already used")
 
 
-def _factor(body: SecondFactorRequest) -> dict[str, Any]:
+def _factor(body: SecondFactorRequest, deps: Deps, customer_id: str) -> dict[str, Any]:
     if body.recovery_code is not None:
         code = one_time.normalize_recovery_code(body.recovery_code)
         return {"recovery_digest": one_time.digest(code)}
-    return {"code": body.code}
+    return _sealed_code(deps, customer_id, body.code)
+
+
+def _sealed_code(deps: Deps, customer_id: str, code: str | None) -> dict[str, Any]:
+    """A one-time code travels to the actor sealed for it alone."""
+    if code is None:
+        return {}
+    return {"code": deps.auth.command_secrets.seal(customer_id, "code", code)}
 
 
 @router.post(
@@ -181,7 +188,10 @@ async def enable_two_factor(customer_id: uuid.UUID, deps: Deps) -> Any:
 async def verify_two_factor(
     customer_id: uuid.UUID, body: TotpCodeRequest, deps: Deps, response: Response
 ) -> Any:
-    reply = await call_customer(deps.actors, str(customer_id), "confirm_totp", {"code": body.code})
+    cid = str(customer_id)
+    reply = await call_customer(
+        deps.actors, cid, "confirm_totp", _sealed_code(deps, cid, body.code)
+    )
     version = reply["customer"]["version"]
     tag_version(response, version)
     return {"two_factor_enabled": True, "version": version}
@@ -193,7 +203,8 @@ async def verify_two_factor(
 async def disable_two_factor(
     customer_id: uuid.UUID, body: SecondFactorRequest, deps: Deps, response: Response
 ) -> Any:
-    reply = await call_customer(deps.actors, str(customer_id), "disable_totp", _factor(body))
+    cid = str(customer_id)
+    reply = await call_customer(deps.actors, cid, "disable_totp", _factor(body, deps, cid))
     if reply["outcome"] == CUSTOMER_LOCKED:
         raise _LOCKED
     if reply["outcome"] != TOTP_DISABLED:

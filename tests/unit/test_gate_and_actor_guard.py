@@ -37,6 +37,10 @@ def client(valid_bearer: str = "good") -> TestClient:
         origin = request.state.origin
         return {"way": origin.way.value, "caller": origin.caller}
 
+    @app.post("/api/v1/customers/login")
+    async def login() -> dict[str, str]:
+        return {"signed": "in"}
+
     @app.get("/livez")
     async def live() -> dict[str, str]:
         return {"status": "alive"}
@@ -46,7 +50,7 @@ def client(valid_bearer: str = "good") -> TestClient:
         CallerGate,
         app_token=TOKEN,
         app_id="customer-service",
-        callers={"crm": Scope.ADMIN},
+        callers={"crm": Scope.ADMIN, "orders": Scope.READ},
         bearer_is_valid=lambda headers: (
             (b"authorization", f"Bearer {valid_bearer}".encode()) in headers
         ),
@@ -92,17 +96,11 @@ def test_unsigned_or_mismatched_actor_calls_are_refused(headers: dict[str, str])
     assert "called" not in response.text
 
 
-def test_callbacks_from_our_sidecar_pass_and_forged_ones_do_not() -> None:
+def test_deactivation_from_our_sidecar_passes_and_a_forged_one_does_not() -> None:
     guarded = client()
-    assert (
-        guarded.put("/actors/Customer/c-1/method/remind/erase", headers=SIDECAR).status_code == 200
-    )
     assert guarded.delete("/actors/Customer/c-1", headers=SIDECAR).status_code == 200
     for mark in ({"dapr-api-call": "true"}, {"x-dapr-remote": "true"}):
         headers = {**SIDECAR, **mark}
-        assert (
-            guarded.put("/actors/Customer/c-1/method/timer/t", headers=headers).status_code == 403
-        )
         assert guarded.delete("/actors/Customer/c-1", headers=headers).status_code == 403
 
 
@@ -131,3 +129,32 @@ def test_probes_answer_everyone_and_direct_calls_pass_to_the_routes() -> None:
     gate = client()
     assert gate.get("/livez", headers=invoked_by("intruder")).status_code == 200
     assert gate.get("/api/v1/customers/c-1").json() == {"way": "direct", "caller": None}
+
+
+def test_a_read_caller_may_not_use_the_public_writes() -> None:
+    gate = client()
+    assert gate.get("/api/v1/customers/c-1", headers=invoked_by("orders")).status_code == 200
+    assert gate.post("/api/v1/customers/login", headers=invoked_by("orders")).status_code == 403
+    assert gate.post("/api/v1/customers/login").status_code == 200  # direct: public
+
+
+def test_timers_and_reminders_are_refused_this_service_sets_none() -> None:
+    guarded = client()
+    for name in ("remind/erase", "timer/t"):
+        response = guarded.put(f"/actors/Customer/c-1/method/{name}", headers=SIDECAR)
+        assert response.status_code == 403
+
+
+def test_signed_calls_get_signed_answers_and_others_none() -> None:
+    body = b'{"changes":{}}'
+    headers = signed("update", body)
+    response = client().put("/actors/Customer/c-1/method/update", content=body, headers=headers)
+    tag = response.headers[command_signature.REPLY_HEADER]
+    assert command_signature.verify_reply(
+        KEYS, headers[command_signature.HEADER], 200, response.content, tag
+    )
+    assert not command_signature.verify_reply(
+        KEYS, headers[command_signature.HEADER], 200, b'{"forged":1}', tag
+    )
+    deactivated = client().delete("/actors/Customer/c-1", headers=SIDECAR)
+    assert command_signature.REPLY_HEADER not in deactivated.headers

@@ -108,8 +108,12 @@ def test_paths_that_are_not_canonical_are_refused(path: str) -> None:
 def test_sidecar_only_routes_need_the_app_token() -> None:
     for headers in ([], [(b"dapr-api-token", b"guess")], [(b"dapr-api-token", b"")]):
         assert refused("/actors/Customer/c1/method/get", headers).status == 401
+
+
+def test_a_repeated_app_token_is_refused_wherever_it_goes() -> None:
     doubled = [(b"dapr-api-token", TOKEN), (b"dapr-api-token", TOKEN)]
-    assert refused("/dapr/config", doubled).status == 401
+    assert refused("/dapr/config", doubled).status == 400
+    assert refused("/api/v1/customers", doubled).status == 400
 
 
 def test_without_a_configured_token_nothing_can_be_told_apart() -> None:

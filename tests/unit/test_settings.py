@@ -19,6 +19,7 @@ def production_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUSTOMER_JWT_SECRET", STRONG_SECRET)
     monkeypatch.setenv("CUSTOMER_DATABASE_DSN", REAL_DSN)
     monkeypatch.setenv("APP_API_TOKEN", "t" * 32)
+    monkeypatch.setenv("DAPR_API_TOKEN", "d" * 32)
     monkeypatch.setenv("CUSTOMER_TOTP_KEYS", KEYRING)
     monkeypatch.setenv("CUSTOMER_NOTIFICATION_KEYS", KEYRING)
     monkeypatch.setenv("CUSTOMER_COMMAND_KEYS", KEYRING)
@@ -77,6 +78,10 @@ def test_production_with_real_secrets_loads(monkeypatch: pytest.MonkeyPatch) -> 
         ("CUSTOMER_SERVICE_CALLERS", "crm=superuser", "not one of forward, read, admin"),
         ("CUSTOMER_SERVICE_CALLERS", "crm", "is not app-id=scope"),
         ("CUSTOMER_SERVICE_CALLERS", "crm=read,crm=admin", "listed twice"),
+        ("APP_API_TOKEN", "short-token", "shorter than 32 bytes"),
+        ("APP_API_TOKEN", "changeme", "is a placeholder"),
+        ("DAPR_API_TOKEN", None, "required outside development"),
+        ("DAPR_API_TOKEN", "x" * 8, "shorter than 32 bytes"),
     ],
 )
 def test_production_refuses_missing_or_weak_sign_in_secrets(

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
+from actors.invoker import ActorInvoker, InvalidActorAddress
 from security import command_signature, event_signature
+from security.command_secrets import CommandSecrets
 from security.keyring import KeyringError
 from security.macs import MacKeyring, framed
 
@@ -123,3 +125,47 @@ def test_the_event_type_is_covered() -> None:
     signed = event_signature.signed(OLD, "customer.updated", DATA)
     assert not event_signature.is_authentic(OLD, "customer.deleted", signed)
     assert not event_signature.is_authentic(OLD, "customer.updated", "not a dict")
+
+
+@pytest.mark.parametrize("actor_id", ["../../shutdown?x=", "a/b", "..", "x#y", "a%2Fb", "", "a b"])
+async def test_actor_addresses_that_could_move_the_url_are_never_sent(actor_id: str) -> None:
+    invoker = ActorInvoker(NoSidecar(), OLD)  # type: ignore[arg-type]
+    with pytest.raises(InvalidActorAddress):
+        await invoker.call("Customer", actor_id, "get")
+
+
+class NoSidecar:
+    def post(self, *_: object, **__: object) -> object:
+        raise AssertionError("nothing may be sent")
+
+
+def test_sealed_command_secrets_open_only_for_their_actor_and_field() -> None:
+    secrets = CommandSecrets(ROTATED)
+    sealed = secrets.seal("c1", "password", "hunter2 hunter2")
+    assert "hunter2" not in json.dumps(sealed)
+    assert secrets.open("c1", "password", sealed) == "hunter2 hunter2"
+    assert secrets.open("c2", "password", sealed) is None
+    assert secrets.open("c1", "code", sealed) is None
+    assert CommandSecrets(OLD).open("c1", "password", sealed) is None  # k2 is not in OLD
+    assert secrets.open("c1", "password", {"key_id": "k2", "ciphertext": "bm9wZQ=="}) is None
+    assert secrets.open("c1", "password", "hunter2") is None
+
+
+GO_ROUND_TRIPS = [
+    # (what we signed, what daprd hands on after decoding into float64 and encoding)
+    (1e16, 10000000000000000),
+    (2.0**53 + 2, 9007199254740994),
+    (1e21, 1e21),
+    (1.5, 1.5),
+    (-0.0, 0),
+    (10.0, 10),
+]
+
+
+@pytest.mark.parametrize(("signed_value", "delivered_value"), GO_ROUND_TRIPS)
+def test_numbers_as_daprd_rewrites_them_keep_the_signature(
+    signed_value: float, delivered_value: float
+) -> None:
+    signed = event_signature.signed(OLD, "customer.updated", {**DATA, "n": signed_value})
+    delivered = {**signed, "n": delivered_value}
+    assert event_signature.is_authentic(OLD, "customer.updated", delivered)
