@@ -20,6 +20,7 @@ import argparse
 import base64
 import contextlib
 import json
+import os
 import secrets
 import shutil
 import subprocess
@@ -35,12 +36,12 @@ from typing import Any
 
 import yaml
 
-from devstack.processes import Process, StartupError, free_port, http_ready, wait_until
-from devstack.services import Sidecar
+from devstack.processes import Process, StartupError, http_ready, wait_until
 from devstack.stack import (
     PROJECT_ROOT,
+    AppPorts,
     Infrastructure,
-    render_components,
+    sidecar_for,
     start_infrastructure,
 )
 from readmodel.migrate import apply_migrations
@@ -73,6 +74,8 @@ def _throwaway_secrets(infra: Infrastructure) -> dict[str, str]:
         "CUSTOMER_JWT_SECRET": secrets.token_urlsafe(48),
         "CUSTOMER_TOTP_KEYS": f"check1:{_key()}",
         "CUSTOMER_NOTIFICATION_KEYS": f"check1:{_key()}",
+        "CUSTOMER_COMMAND_KEYS": f"check1:{_key()}",
+        "CUSTOMER_EVENT_KEYS": f"check1:{_key()}",
         "APP_API_TOKEN": "app-" + secrets.token_hex(16),
         "DAPR_API_TOKEN": "dapr-" + secrets.token_hex(16),
     }
@@ -127,14 +130,16 @@ def request(
         return exc.code, json.loads(exc.read() or b"null")
 
 
-def stream_events(redis_address: str, stream: str) -> list[dict[str, Any]]:
+def stream_events(infra: Infrastructure, stream: str) -> list[dict[str, Any]]:
     """Every CloudEvent in the Redis stream that Dapr's pub/sub writes to."""
-    host, port = redis_address.rsplit(":", 1)
+    host, port = infra.redis_address.rsplit(":", 1)
     result = subprocess.run(
         ["redis-cli", "-h", host, "-p", port, "--json", "XRANGE", stream, "-", "+"],
         capture_output=True,
         text=True,
         check=True,
+        # The password through the environment, not on a command line.
+        env={**os.environ, "REDISCLI_AUTH": infra.redis_password},
     )
     events = []
     for _entry_id, fields in json.loads(result.stdout or "[]"):
@@ -186,23 +191,11 @@ class ImageCheck:
             apply_migrations(infra.postgres_dsn)
             throwaway = _throwaway_secrets(infra)
             tokens = {name: throwaway[name] for name in ("APP_API_TOKEN", "DAPR_API_TOKEN")}
-            app_port = free_port()
-            spec = Sidecar(
-                app_id=APP_ID,
-                app_port=app_port,
-                http_port=free_port(),
-                grpc_port=free_port(),
-                internal_grpc_port=free_port(),
-                metrics_port=free_port(),
-                placement_address=infra.placement_address,
-                resources_dir=render_components(
-                    self.root / "components", infra.postgres_dsn, infra.redis_address
-                ),
-                config_file=self.root / "components" / "config.yaml",
-                log_dir=self.logs,
-                app_health_path="/livez",
-                env=tokens,
-            )
+            ports = AppPorts.free()
+            # The project's components and config, as every local sidecar; the
+            # app health check as the Deployment's annotations ask.
+            spec = sidecar_for(APP_ID, infra, self.root, ports, tokens, app_health_path="/livez")
+            app_port = ports.app
             env = {
                 **deployment_environment(throwaway),
                 # On the host's network: the app's port is a free one, on loopback only.
@@ -267,7 +260,7 @@ class ImageCheck:
         self.say(f"GET /api/v1/customers/{customer_id} 200")
 
         def created_event() -> dict[str, Any] | None:
-            for event in stream_events(infra.redis_address, EVENTS_STREAM):
+            for event in stream_events(infra, EVENTS_STREAM):
                 if event.get("subject") == customer_id and event.get("type") == "customer.created":
                     return event
             return None

@@ -437,8 +437,8 @@ def check_strictness(cluster: Cluster, overlay: Overlay) -> None:
 # --- Sentry and the injector -----------------------------------------------------------
 
 
-def start_dapr_control_plane(cluster: Cluster) -> Path:
-    """Sentry, then the injector as the API server's mutating webhook; returns the trust bundle."""
+def start_dapr_control_plane(cluster: Cluster) -> Injector:
+    """Sentry, then the injector as the API server's mutating webhook."""
     credentials = cluster.root / "sentry"
     credentials.mkdir()
     config = cluster.root / "sentry-config.yaml"
@@ -528,29 +528,52 @@ def start_dapr_control_plane(cluster: Cluster) -> Path:
     cluster.kubectl(
         "apply", "-f", "-", stdin="\n---\n".join(yaml.safe_dump(o) for o in webhook_objects)
     )
-    injector = Process(
-        "injector",
-        [
-            str(cluster.bin / "injector"),
-            f"--port={injector_port}",
-            "--listen-address=127.0.0.1",
-            f"--healthz-port={free_port()}",
-            "--healthz-listen-address=127.0.0.1",
-            f"--kubeconfig={cluster.kubeconfig}",
-            "--enable-metrics=false",
-        ],
-        cluster.logs / "injector.log",
-        env={
-            **INJECTOR_CHART_DEFAULTS,
-            "DAPR_TRUST_ANCHORS_FILE": str(trust_bundle),
-            "DAPR_SENTRY_ADDRESS": f"127.0.0.1:{sentry_port}",
-            # In Kubernetes mode it refuses uid 0; here it runs as the caller (root in CI).
-            "DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK": "true",
-        },
-    ).start()
-    cluster.processes.append(injector)
-    wait_until(tcp_ready(injector_port), injector, "injector", timeout=60)
-    return trust_bundle
+    injector = Injector(cluster, injector_port, sentry_port, trust_bundle)
+    injector.start()
+    return injector
+
+
+@dataclasses.dataclass
+class Injector:
+    """Dapr's sidecar injector with the chart's default settings (or others)."""
+
+    cluster: Cluster
+    port: int
+    sentry_port: int
+    trust_bundle: Path
+    process: Process | None = None
+
+    def start(self, **settings: str) -> None:
+        process = Process(
+            "injector",
+            [
+                str(self.cluster.bin / "injector"),
+                f"--port={self.port}",
+                "--listen-address=127.0.0.1",
+                f"--healthz-port={free_port()}",
+                "--healthz-listen-address=127.0.0.1",
+                f"--kubeconfig={self.cluster.kubeconfig}",
+                "--enable-metrics=false",
+            ],
+            self.cluster.logs / "injector.log",
+            env={
+                **INJECTOR_CHART_DEFAULTS,
+                **settings,
+                "DAPR_TRUST_ANCHORS_FILE": str(self.trust_bundle),
+                "DAPR_SENTRY_ADDRESS": f"127.0.0.1:{self.sentry_port}",
+                # In Kubernetes mode it refuses uid 0; here it runs as the caller.
+                "DAPR_UNSAFE_SKIP_CONTAINER_UID_GID_CHECK": "true",
+            },
+        ).start()
+        self.cluster.processes.append(process)
+        self.process = process
+        wait_until(tcp_ready(self.port), process, "injector", timeout=60)
+
+    def restart(self, **settings: str) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.cluster.processes.remove(self.process)
+        self.start(**settings)
 
 
 # --- what the injector made of our Deployment ---------------------------------------------
@@ -800,6 +823,26 @@ def check_injector(cluster: Cluster, overlay: Overlay) -> list[str]:
     return warnings(created.stderr)
 
 
+def check_restricted_sidecar(cluster: Cluster, injector: Injector, overlay: Overlay) -> None:
+    """With the chart's sidecarDropALLCapabilities=true the whole pod is "restricted"."""
+    injector.restart(SIDECAR_DROP_ALL_CAPABILITIES="true")
+    manifest = pod_from_template(overlay, "Deployment", "customer-service-restricted-check")
+    created = cluster.kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps(manifest))
+    daprd = next(
+        c for c in json.loads(created.stdout)["spec"]["containers"] if c["name"] == SIDECAR
+    )
+    dropped = daprd.get("securityContext", {}).get("capabilities", {}).get("drop")
+    if warnings(created.stderr) or dropped != ["ALL"]:
+        raise CheckFailed(
+            f"with SIDECAR_DROP_ALL_CAPABILITIES=true the pod is still not restricted: "
+            f"drop={dropped}\n{created.stderr}"
+        )
+    say(
+        "with the injector's SIDECAR_DROP_ALL_CAPABILITIES=true (chart value "
+        "dapr_sidecar_injector.sidecarDropALLCapabilities) the pod is 'restricted'"
+    )
+
+
 # --- main --------------------------------------------------------------------------
 
 
@@ -834,12 +877,13 @@ def run(tools: Path, keep: bool) -> float:
         for overlay in overlays:
             check_overlay(cluster, overlay)
         check_strictness(cluster, overlays[0])
-        start_dapr_control_plane(cluster)
+        injector = start_dapr_control_plane(cluster)
         say("sentry (insecure validator) and the injector are up; webhook registered")
         notes = {line for overlay in overlays for line in check_injector(cluster, overlay)}
         for line in sorted(notes):
             # Not our manifests': the injector's defaults (see README, deploy section).
             say(f"note: with the injector's default settings, the API server warns: {line}")
+        check_restricted_sidecar(cluster, injector, overlays[0])
     except BaseException:
         print(f"k8s-check: logs are in {cluster.logs}", file=sys.stderr)
         keep = True
