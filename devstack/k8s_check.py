@@ -64,7 +64,6 @@ DEFAULT_TOOLS = Path.home() / ".cache" / "customer-service" / "k8s-tools"
 DAPR_CRDS = ("components.yaml", "configuration.yaml", "resiliency.yaml", "subscription.yaml")
 CONTROL_PLANE_NAMESPACE = "dapr-system"
 TRUST_DOMAIN = "cluster.local"
-DAPR_VERSION = "1.18.3"
 APP_CONTAINER = "customer-service"
 SIDECAR = "daprd"
 INJECTED_LABEL = "dapr.io/sidecar-injected"
@@ -93,7 +92,6 @@ DAPR_DEFAULTS = {
 }
 # What the Helm chart gives the injector by default (charts/dapr, values.yaml).
 INJECTOR_CHART_DEFAULTS = {
-    "SIDECAR_IMAGE": f"ghcr.io/dapr/daprd:{DAPR_VERSION}",
     "SIDECAR_IMAGE_PULL_POLICY": "IfNotPresent",
     "SIDECAR_RUN_AS_NON_ROOT": "true",
     "SIDECAR_READ_ONLY_ROOT_FILESYSTEM": "true",
@@ -198,6 +196,11 @@ class Cluster:
     @property
     def bin(self) -> Path:
         return self.tools / "bin"
+
+    @property
+    def dapr_version(self) -> str:
+        """The pinned Dapr module's version (install-k8s-tools.sh notes it with its CRDs)."""
+        return (self.tools / "dapr-crds" / ".version").read_text().strip().removeprefix("v")
 
     @property
     def kubeconfig(self) -> Path:
@@ -558,6 +561,7 @@ class Injector:
             self.cluster.logs / "injector.log",
             env={
                 **INJECTOR_CHART_DEFAULTS,
+                "SIDECAR_IMAGE": f"ghcr.io/dapr/daprd:{self.cluster.dapr_version}",
                 **settings,
                 "DAPR_TRUST_ANCHORS_FILE": str(self.trust_bundle),
                 "DAPR_SENTRY_ADDRESS": f"127.0.0.1:{self.sentry_port}",
@@ -870,7 +874,7 @@ def run(tools: Path, keep: bool) -> float:
                 if doc
             ],
         )
-        say(f"Dapr {DAPR_VERSION} CRDs installed: {', '.join(DAPR_CRDS)}")
+        say(f"Dapr {cluster.dapr_version} CRDs installed: {', '.join(DAPR_CRDS)}")
         overlays = [
             render(cluster, path) for path in sorted((K8S / "overlays").iterdir()) if path.is_dir()
         ]
