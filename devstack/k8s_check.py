@@ -583,9 +583,16 @@ class Injector:
 # --- what the injector made of our Deployment ---------------------------------------------
 
 
-def pod_from_template(overlay: Overlay, kind: str, name: str) -> dict[str, Any]:
+def the_deployment(overlay: Overlay) -> dict[str, Any]:
+    deployment = next(overlay.find("Deployment"), None)
+    if deployment is None:
+        raise CheckFailed(f"{overlay.name}: no Deployment in the overlay")
+    return deployment
+
+
+def pod_from_template(overlay: Overlay, owner: dict[str, Any], name: str) -> dict[str, Any]:
     """A Pod as the Deployment's (or Job's) controller would create it."""
-    template = next(overlay.find(kind))["spec"]["template"]
+    template = owner["spec"]["template"]
     metadata = template.get("metadata", {})
     return {
         "apiVersion": "v1",
@@ -798,12 +805,14 @@ def check_injection(overlay: Overlay, pod: dict[str, Any], template: dict[str, A
 
 def check_injector(cluster: Cluster, overlay: Overlay) -> list[str]:
     """Create the Deployment's pod and check the injection; returns Pod Security warnings."""
-    manifest = pod_from_template(overlay, "Deployment", "customer-service-injection-check")
+    manifest = pod_from_template(
+        overlay, the_deployment(overlay), "customer-service-injection-check"
+    )
     created = cluster.kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps(manifest))
     pod = json.loads(created.stdout)
     # Kept with the logs (--keep): what an operator's pod will look like.
     (cluster.logs / f"injected-pod-{overlay.name}.json").write_text(created.stdout)
-    template = next(overlay.find("Deployment"))["spec"]["template"]
+    template = the_deployment(overlay)["spec"]["template"]
     differences = check_injection(overlay, pod, template)
     if differences:
         raise CheckFailed(
@@ -813,24 +822,28 @@ def check_injector(cluster: Cluster, overlay: Overlay) -> list[str]:
     daprd = next(c for c in pod["spec"]["containers"] if c["name"] == SIDECAR)
     say(f"{overlay.name}: daprd injected as declared: {' '.join(daprd.get('args', []))}")
 
-    # The migration Job opts out (dapr.io/enabled: "false"): no sidecar for it.
-    job_pod = pod_from_template(overlay, "Job", "customer-service-migrate-check")
-    job = json.loads(
-        cluster.kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps(job_pod)).stdout
-    )
-    names = [
-        c["name"] for c in job["spec"].get("containers", []) + job["spec"].get("initContainers", [])
-    ]
-    if SIDECAR in names:
-        raise CheckFailed(f"{overlay.name}: the migration Job's pod got a sidecar: {names}")
-    say(f"{overlay.name}: the migration Job's pod is left alone ({', '.join(names)})")
+    # Jobs (the migration) that opt out with dapr.io/enabled: "false" get no sidecar.
+    for job in overlay.find("Job"):
+        annotations = job["spec"]["template"].get("metadata", {}).get("annotations", {})
+        if annotations.get("dapr.io/enabled") == "true":
+            continue
+        manifest = pod_from_template(overlay, job, f"{job['metadata']['name']}-check")
+        spec = json.loads(
+            cluster.kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps(manifest)).stdout
+        )["spec"]
+        names = [c["name"] for c in spec.get("containers", []) + spec.get("initContainers", [])]
+        if SIDECAR in names:
+            raise CheckFailed(f"{overlay.name}: Job {job['metadata']['name']} got a sidecar")
+        say(f"{overlay.name}: Job {job['metadata']['name']}: no sidecar ({', '.join(names)})")
     return warnings(created.stderr)
 
 
 def check_restricted_sidecar(cluster: Cluster, injector: Injector, overlay: Overlay) -> None:
     """With the chart's sidecarDropALLCapabilities=true the whole pod is "restricted"."""
     injector.restart(SIDECAR_DROP_ALL_CAPABILITIES="true")
-    manifest = pod_from_template(overlay, "Deployment", "customer-service-restricted-check")
+    manifest = pod_from_template(
+        overlay, the_deployment(overlay), "customer-service-restricted-check"
+    )
     created = cluster.kubectl("create", "-o", "json", "-f", "-", stdin=json.dumps(manifest))
     daprd = next(
         c for c in json.loads(created.stdout)["spec"]["containers"] if c["name"] == SIDECAR
