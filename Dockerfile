@@ -23,6 +23,7 @@ COPY service ./service
 COPY security ./security
 COPY readmodel ./readmodel
 COPY observability ./observability
+COPY worker ./worker
 # Runtime dependencies only (no [dev]); bytecode compiled now because the
 # root filesystem is read-only at run time.
 RUN pip install --no-compile . \

@@ -1,6 +1,8 @@
 """``python -m devstack.image_check IMAGE``: the image's smoke test (``make image-check``).
 
 Runs the built image as an operator's cluster would, beside a local daprd:
+the API (the image's entrypoint) and the worker (``python -m worker``, same
+image) as two containers sharing a hostname like a pod's containers,
 read-only root filesystem, the image's own non-root user, no capabilities,
 the environment the Deployment gives it (secrets replaced by throwaway
 values), on the host's network namespace and loopback only. Then checks that
@@ -170,6 +172,7 @@ class ImageCheck:
         self.root = root
         self.logs = root / "logs"
         self.container = f"customer-service-check-{uuid.uuid4().hex[:8]}"
+        self.worker = f"{self.container}-worker"
         self.results: dict[str, Any] = {"image": image}
 
     def say(self, message: str) -> None:
@@ -206,18 +209,30 @@ class ImageCheck:
             }
             app_url = f"http://127.0.0.1:{app_port}"
             env_args = [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
-            started = time.monotonic()
-            podman(
-                "run",
+            # As in a pod: one hostname (the replica id the API's health looks up
+            # the worker's report by), read-only root, no capabilities.
+            common = [
                 "--detach",
-                "--name",
-                self.container,
                 "--network=host",
+                f"--hostname={self.container}",
                 "--read-only",  # /tmp, /var/tmp and /run are tmpfs, as /tmp's emptyDir in k8s
                 "--cap-drop=ALL",
                 "--security-opt=no-new-privileges",
                 *env_args,
+            ]
+            started = time.monotonic()
+            podman("run", "--name", self.container, *common, self.image)
+            # The worker process (python -m worker) beside the API, from the same image.
+            podman(
+                "run",
+                "--name",
+                self.worker,
+                *common,
+                "--entrypoint",
+                "python",
                 self.image,
+                "-m",
+                "worker",
             )
             # Together, as in a pod: the app's actor host waits for the sidecar.
             sidecar = spec.start()
@@ -232,7 +247,7 @@ class ImageCheck:
             self.save_container_log()
             raise
         finally:
-            podman("rm", "--force", "--time", "5", self.container, check=False)
+            podman("rm", "--force", "--time", "5", self.container, self.worker, check=False)
             if sidecar is not None:
                 sidecar.stop()
             infra.stop()
@@ -289,17 +304,19 @@ class ImageCheck:
         began = time.monotonic()
         podman("stop", "--time", "35", self.container)
         self.results["stop_seconds"] = round(time.monotonic() - began, 2)
-        code = podman("inspect", "--format", "{{.State.ExitCode}}", self.container).stdout.strip()
-        if code != "0":
-            raise CheckFailed(f"the app exited {code} on SIGTERM")
-        self.say(f"SIGTERM: exited 0 in {self.results['stop_seconds']} s")
+        podman("stop", "--time", "35", self.worker)
+        for name in (self.container, self.worker):
+            code = podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
+            if code != "0":
+                raise CheckFailed(f"{name} exited {code} on SIGTERM")
+        self.say(f"SIGTERM: the API exited 0 in {self.results['stop_seconds']} s, the worker 0")
 
     def save_container_log(self) -> None:
-        logs = podman("logs", self.container, check=False)
-        path = self.logs / "container.log"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(logs.stdout + logs.stderr)
-        print(f"image-check: the container's log is in {path}", file=sys.stderr)
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for name, file in ((self.container, "container.log"), (self.worker, "worker.log")):
+            logs = podman("logs", name, check=False)
+            (self.logs / file).write_text(logs.stdout + logs.stderr)
+        print(f"image-check: the containers' logs are in {self.logs}", file=sys.stderr)
 
 
 def main() -> int:

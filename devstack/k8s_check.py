@@ -860,6 +860,18 @@ def check_restricted_sidecar(cluster: Cluster, injector: Injector, overlay: Over
     )
 
 
+def note_worker(overlay: Overlay) -> None:
+    """Says so when no container of the pod runs the worker process (worker/)."""
+    containers = the_deployment(overlay)["spec"]["template"]["spec"]["containers"]
+    if any("worker" in [*c.get("command", []), *c.get("args", [])] for c in containers):
+        return
+    say(
+        f"note: {overlay.name}: no container of the Deployment runs `python -m worker` "
+        "(the projector, order events, reconciler, status report): the image has it, "
+        "make image-check runs it beside the API, and without it the health route answers 503"
+    )
+
+
 # --- main --------------------------------------------------------------------------
 
 
@@ -901,6 +913,8 @@ def run(tools: Path, keep: bool) -> float:
             # Not our manifests': the injector's defaults (see README, deploy section).
             say(f"note: with the injector's default settings, the API server warns: {line}")
         check_restricted_sidecar(cluster, injector, overlays[0])
+        for overlay in overlays:
+            note_worker(overlay)
     except BaseException:
         print(f"k8s-check: logs are in {cluster.logs}", file=sys.stderr)
         keep = True
