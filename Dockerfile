@@ -1,10 +1,15 @@
 # Customer Service: the app only. The Dapr sidecar is injected next to it by
 # the Dapr sidecar injector (see k8s/). Build: docker build -t customer-service .
+# (or `make image`: podman on a Python 3.11 base built from Debian's packages).
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# Any image with Python 3.11 on PATH as `python` (with venv) and groupadd/useradd.
+ARG BASE_IMAGE=docker.io/library/python:3.11-slim-bookworm
 
 # --- build: resolve and install the runtime dependencies into a venv ---------
-FROM ${PYTHON_IMAGE} AS build
+FROM ${BASE_IMAGE} AS build
+# Behind a TLS-inspecting proxy: mount its CA bundle for this stage only and
+# name it here (scripts/build-image.sh does); empty means pip's own CAs.
+ARG PIP_CERT=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
@@ -18,13 +23,14 @@ COPY service ./service
 COPY security ./security
 COPY readmodel ./readmodel
 COPY observability ./observability
+COPY worker ./worker
 # Runtime dependencies only (no [dev]); bytecode compiled now because the
 # root filesystem is read-only at run time.
 RUN pip install --no-compile . \
     && python -m compileall -q /opt/venv/lib
 
 # --- runtime: the venv, a non-root user, nothing else ------------------------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM ${BASE_IMAGE} AS runtime
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 COPY --from=build /opt/venv /opt/venv

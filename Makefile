@@ -1,7 +1,9 @@
 # The commands people expect. Every target first installs what is missing.
 PY := .venv/bin/python
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE ?= localhost/customer-service:$(VERSION)
 
-.PHONY: setup run test test-unit fuzz lint format bench migrate dapr clean
+.PHONY: setup run test test-unit fuzz lint format bench migrate dapr clean image image-check k8s-check
 
 setup:  ## Install Debian packages, the virtualenv and the Dapr runtime (idempotent)
 	@scripts/setup.sh
@@ -32,6 +34,16 @@ bench: setup  ## Latency and throughput of the write and read paths (see README)
 
 migrate: setup  ## Apply the read model's SQL migrations to CUSTOMER_DATABASE_DSN (default: make run's)
 	$(PY) -m readmodel.migrate
+
+image:  ## Build the image with podman (base from Debian's packages unless BASE_IMAGE=...)
+	@IMAGE=$(IMAGE) scripts/build-image.sh >/dev/null
+
+image-check: setup image  ## Run the image read-only as its non-root user beside a local daprd; smoke test
+	$(PY) -m devstack.image_check $(IMAGE)
+
+k8s-check: setup  ## k8s/ on a real kube-apiserver (server-side dry run) and Dapr's injector (builds them first)
+	@scripts/install-k8s-tools.sh
+	$(PY) -m devstack.k8s_check
 
 clean:  ## Remove local data (./data) and Dapr CLI logs; keeps .venv and ~/.dapr
 	rm -rf data .dapr

@@ -177,7 +177,15 @@ def test_the_dockerfile_passes_hadolint_and_copies_every_runtime_package() -> No
     assert result.returncode == 0, result.stdout + result.stderr
     dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
     ignored = (PROJECT_ROOT / ".dockerignore").read_text()
-    for package in ("domain", "actors", "security", "readmodel", "service", "observability"):
+    for package in (
+        "domain",
+        "actors",
+        "security",
+        "readmodel",
+        "service",
+        "observability",
+        "worker",
+    ):
         assert f"COPY {package} ./{package}" in dockerfile
         assert f"!{package}/" in ignored
 
