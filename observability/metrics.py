@@ -9,6 +9,7 @@ customer_segments_assigned_total arrive with addresses and segments).
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,6 +20,7 @@ from prometheus_client import (
     Histogram,
     disable_created_metrics,
     multiprocess,
+    values,
 )
 
 # No `*_created` timestamp series beside every counter: noise on a dashboard.
@@ -30,8 +32,20 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 # PROMETHEUS_MULTIPROC_DIR set (devstack and the image set it), each process
 # writes its series there and /metrics adds them up.
 MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def _process_name() -> str:
+    """Which process of the replica this is: its files must not collide with the
+    other's, and in a pod both containers' processes are PID 1."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    program = (spec.name if spec else "python").removesuffix(".__main__").replace(".", "-")
+    return f"{program}-{os.getpid()}"
+
+
 if MULTIPROCESS_DIR:
     os.makedirs(MULTIPROCESS_DIR, exist_ok=True)
+    values.ValueClass = values.MultiProcessValue(process_identifier=_process_name)  # type: ignore[no-untyped-call]
 
 
 def exposition_registry() -> CollectorRegistry:
@@ -45,7 +59,7 @@ def exposition_registry() -> CollectorRegistry:
 def process_exited() -> None:
     """Forget this process's live gauges (call on shutdown)."""
     if MULTIPROCESS_DIR:
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(_process_name())  # type: ignore[no-untyped-call]
 
 
 def endpoint_label(scope: Mapping[str, Any]) -> str:

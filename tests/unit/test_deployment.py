@@ -46,6 +46,10 @@ def by_kind_and_name(resources: list[dict[str, Any]]) -> dict[tuple[str, str], d
     return {(doc["kind"], doc["metadata"]["name"]): doc for doc in resources}
 
 
+def containers(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {container["name"]: container for container in template["spec"]["containers"]}
+
+
 def metadata_items(component: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["name"]: item for item in component["spec"]["metadata"]}
 
@@ -131,7 +135,7 @@ def test_the_deployment_fits_the_app() -> None:
     deployment = by_kind_and_name(base_resources())[("Deployment", "customer-service")]
     template = deployment["spec"]["template"]
     annotations = template["metadata"]["annotations"]
-    (container,) = template["spec"]["containers"]
+    container = containers(template)["customer-service"]
     # Without its lifespan the app has no sidecar or database: a probe path
     # that exists answers something, one that does not answers 404.
     app = create_app(Settings(environment="development"))
@@ -195,7 +199,7 @@ def test_access_control_and_caller_scopes_name_the_same_apps() -> None:
     each caller may do. Both must list the same apps, read callers GETs only."""
     resources = by_kind_and_name(base_resources())
     deployment = resources[("Deployment", "customer-service")]
-    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    container = containers(deployment["spec"]["template"])["customer-service"]
     env = {variable["name"]: variable.get("value") for variable in container["env"]}
     scopes = parse_callers(env["CUSTOMER_SERVICE_CALLERS"])
     configurations = [resources[("Configuration", "customer-service-config")]]
@@ -220,3 +224,22 @@ def test_access_control_and_caller_scopes_name_the_same_apps() -> None:
             else:
                 assert verbs == {"*"}, app_id
             assert all(op["name"].startswith("/api/v1/") for op in policy["operations"])
+
+
+def test_the_worker_runs_beside_the_api_with_the_same_settings() -> None:
+    deployment = by_kind_and_name(base_resources())[("Deployment", "customer-service")]
+    pod = containers(deployment["spec"]["template"])
+    api, worker = pod["customer-service"], pod["worker"]
+    assert set(pod) == {"customer-service", "worker"}
+    assert worker["image"] == api["image"]
+    assert worker["command"] == ["python", "-m", "worker"]
+    # One replica's two processes: the same configuration, the same status row.
+    assert worker["env"] == api["env"]
+    env = {variable["name"]: variable for variable in api["env"]}
+    assert env["CUSTOMER_REPLICA_ID"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    metrics = env["PROMETHEUS_MULTIPROC_DIR"]["value"]
+    for container in (api, worker):
+        mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+        assert mounts[metrics] == "metrics"
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert "ports" not in worker
