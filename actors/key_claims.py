@@ -11,6 +11,7 @@ two can never wait on each other.
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -87,4 +88,13 @@ class KeyClaims:
             raise SidecarUnavailable("the unique key store is unavailable") from exc
         if loaded.document is None:
             return None
-        return Claim.from_document(loaded.document).customer_id
+        holder = Claim.from_document(loaded.document).customer_id
+        # Only a customer id can hold a value; anything else is noise, not a holder.
+        return holder if _is_customer_id(holder) else None
+
+
+def _is_customer_id(text: str) -> bool:
+    try:
+        return str(uuid.UUID(text)) == text
+    except ValueError:
+        return False

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Response
 
-from actors.invoker import ActorInvoker, SidecarUnavailable
+from actors.invoker import ActorInvoker, InvalidActorAddress, SidecarUnavailable
 from service.problems import Problem
 
 CUSTOMER_ACTOR = "Customer"
@@ -85,6 +85,8 @@ async def call_customer(
         reply = await actors.call(CUSTOMER_ACTOR, customer_id, method, payload)
     except SidecarUnavailable as exc:
         raise sidecar_unavailable() from exc
+    except InvalidActorAddress:
+        raise Problem(404, "customer-not-found", "Customer not found") from None
     if not reply.get("ok"):
         raise refusal_problem(reply.get("error") or {})
     return reply
