@@ -318,7 +318,10 @@ class Sidecar:
         if self.scheduler_address:
             argv += ["--scheduler-host-address", self.scheduler_address]
         if self.app_health_path:
+            # A busy app must not look dead: while it does, daprd pauses its
+            # subscriptions and unregisters every actor of this host.
             argv += ["--enable-app-health-check", "--app-health-check-path", self.app_health_path]
+            argv += ["--app-health-probe-timeout", "3000", "--app-health-threshold", "3"]
         return [*argv, *self.extra_args]
 
     def start(self) -> Process:
