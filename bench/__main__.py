@@ -1,41 +1,35 @@
-"""Drive the service with concurrent clients and report p50/p95/p99 and req/s.
+"""Drive the service with concurrent clients and report where the time and CPU go.
 
-    python -m bench                       # starts a throwaway stack of its own
-    python -m bench --url http://localhost:8003   # the stack `make run` serves
+    python -m bench                       # the README's own configuration, on its own ports
+    python -m bench --url http://localhost:8003 --token <admin token>   # a running stack
 
-Phases, --duration seconds each: create customers (POST /api/v1/customers),
-read them back (GET /api/v1/customers/{id}), add addresses to random customers
-(POST .../addresses), list a customer's addresses (GET .../addresses); then,
-over --list-customers synthetic customers in the read model (a throwaway stack
-only), list newest first, page on with the cursor, filter, and search by name.
-It also reports the projection lag (commit to read model) seen during the
-create phase, and the time to evaluate one customer against 50 segments. Numbers
-are end to end through the sidecar, the actor and Postgres. The load
-generator shares the machine with everything it measures.
+Phases, --duration seconds each: create customers, read them back, add addresses to
+random customers, list a customer's addresses; then (own stack only) a baseline (a bare
+ASGI app doing one Postgres point read per request, to compare the reads with), a scale
+phase (--scale-customers documents stored, each actor activated, the API's memory and
+reads over a random spread of them), and over --list-customers synthetic customers in
+the read model: list newest first, page on with the cursor, filter, search by name.
+Each phase reports p50/p95/p99, throughput, errors and each process's CPU share. The
+load generator shares the machine with everything it measures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
-import random
-import secrets
+import dataclasses
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, date, datetime
 
 import aiohttp
 
+from bench import scale
+from bench.phases import run_phase
+from bench.requests import ADDRESS, BaselineRequests, ServiceRequests, SpreadReads
+from bench.stack import BenchStack, baseline_app, bench_stack
 from bench.stats import PhaseResult, Seed, report
 from readmodel.generate import generate
-from readmodel.migrate import apply_migrations
-from security.access_tokens import TokenIssuer
-from service.schemas import ADDRESS_EXAMPLE, CREATE_EXAMPLE
 
 SEED_FIGURES = {
     "create customer": Seed(p95_ms=120, throughput=200),
@@ -48,142 +42,99 @@ SEED_FIGURES = {
     "list filtered": Seed(p95_ms=78, throughput=None),
     "search name": Seed(p95_ms=78, throughput=None),
 }
-SEARCH_TERMS = ["anna", "jose", "zoe", "garcia", "muller", "nguyen", "lefevre", "soren", "emma"]
-ADDRESS = {k: v for k, v in ADDRESS_EXAMPLE.items() if k not in ("customer_id", "is_default")}
 
 
-Request = Callable[[aiohttp.ClientSession, int], Awaitable[bool]]
+@dataclasses.dataclass(frozen=True)
+class Options:
+    duration: float
+    clients: int
+    warmup: float
+    list_customers: int
+    scale_customers: int
 
 
-async def run_phase(
-    name: str, session: aiohttp.ClientSession, request: Request, duration: float, clients: int
-) -> PhaseResult:
-    latencies: list[float] = []
-    errors = 0
-    counter = itertools.count()
-    deadline = time.perf_counter() + duration
-
-    async def client() -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            try:
-                ok = await request(session, next(counter))
-            except aiohttp.ClientError:
-                ok = False
-            if ok:
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors += 1
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return PhaseResult(name, latencies, errors, time.perf_counter() - started)
+def _session(clients: int, token: str | None = None) -> aiohttp.ClientSession:
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=clients * 2),
+        timeout=aiohttp.ClientTimeout(total=30),
+        headers=headers,
+    )
 
 
-async def bench(
-    url: str,
-    duration: float,
-    clients: int,
-    warmup: float,
-    token: str,
-    list_customers: int = 0,
-    dsn: str | None = None,
-) -> str:
-    created: list[str] = []
-    run_id = f"{time.time_ns():x}"
-
-    async def create(session: aiohttp.ClientSession, n: int) -> bool:
-        # Phases restart their counters; the email must never repeat (one per customer).
-        body = {**CREATE_EXAMPLE, "email": f"bench-{run_id}-{uuid.uuid4().hex}@example.com"}
-        async with session.post(f"{url}/api/v1/customers", json=body) as response:
-            if response.status != 201:
-                return False
-            created.append((await response.json())["customer"]["id"])
-            return True
-
-    async def get(session: aiohttp.ClientSession, n: int) -> bool:
-        customer_id = random.choice(created)
-        async with session.get(f"{url}/api/v1/customers/{customer_id}") as response:
-            await response.read()
-            return response.status == 200
-
-    async def add_address(session: aiohttp.ClientSession, n: int) -> bool:
-        customer_id = random.choice(created)
-        path = f"{url}/api/v1/customers/{customer_id}/addresses"
-        async with session.post(path, json=ADDRESS) as response:
-            await response.read()
-            return response.status == 201
-
-    async def list_addresses(session: aiohttp.ClientSession, n: int) -> bool:
-        customer_id = random.choice(created)
-        async with session.get(f"{url}/api/v1/customers/{customer_id}/addresses") as response:
-            await response.read()
-            return response.status == 200
-
-    async def list_page(session: aiohttp.ClientSession, n: int) -> bool:
-        async with session.get(f"{url}/api/v1/customers", params={"limit": "50"}) as response:
-            await response.read()
-            return response.status == 200
-
-    cursors: list[str] = []
-
-    async def next_page(session: aiohttp.ClientSession, n: int) -> bool:
-        params = {"limit": "50"}
-        if cursors:
-            params["cursor"] = random.choice(cursors)
-        async with session.get(f"{url}/api/v1/customers", params=params) as response:
-            body = await response.json()
-            if body.get("next_cursor") and len(cursors) < 1000:
-                cursors.append(body["next_cursor"])
-            return response.status == 200
-
-    async def filtered(session: aiohttp.ClientSession, n: int) -> bool:
-        params = {"limit": "50", "status": "SUSPENDED", "group": "vip"}
-        async with session.get(f"{url}/api/v1/customers", params=params) as response:
-            await response.read()
-            return response.status == 200
-
-    async def search(session: aiohttp.ClientSession, n: int) -> bool:
-        params = {"limit": "20", "q": random.choice(SEARCH_TERMS)}
-        async with session.get(f"{url}/api/v1/customers", params=params) as response:
-            await response.read()
-            return response.status == 200
-
-    connector = aiohttp.TCPConnector(limit=clients * 2)
-    timeout = aiohttp.ClientTimeout(total=30)
-    headers = {"authorization": f"Bearer {token}"}
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, headers=headers
-    ) as session:
-        if warmup:
-            await run_phase("warm-up", session, create, warmup, clients)
+async def service_phases(
+    requests: ServiceRequests, token: str, options: Options
+) -> tuple[list[PhaseResult], str]:
+    duration, clients = options.duration, options.clients
+    async with _session(clients, token) as session:
+        if options.warmup:
+            await run_phase("warm-up", session, requests.create, options.warmup, clients)
         results = [
-            await run_phase("create customer", session, create, duration, clients),
-            await run_phase("get customer", session, get, duration, clients),
-            await run_phase("create address", session, add_address, duration, clients),
-            await run_phase("list addresses", session, list_addresses, duration, clients),
+            await run_phase("create customer", session, requests.create, duration, clients),
+            await run_phase("get customer", session, requests.get, duration, clients),
+            await run_phase("create address", session, requests.add_address, duration, clients),
+            await run_phase("list addresses", session, requests.list_addresses, duration, clients),
         ]
-        lag = await projection_lag(session, url)
-        if list_customers and dsn:
-            seconds = await generate(dsn, list_customers, seed=7)
-            print(
-                f"bench: {list_customers:,} synthetic customers in {seconds:.0f} s", file=sys.stderr
-            )
-            results += [
-                await run_phase("list newest", session, list_page, duration, clients),
-                await run_phase("list next page", session, next_page, duration, clients),
-                await run_phase("list filtered", session, filtered, duration, clients),
-                await run_phase("search name", session, search, duration, clients),
-            ]
-    extra = [f"projection lag during the create phase: {lag}", segment_evaluation()]
-    if list_customers:
-        extra.insert(0, f"read model: {list_customers:,} synthetic customers + those created above")
-    return report(results, SEED_FIGURES, clients) + "\n" + "\n".join(extra)
+        lag = await projection_lag(session, requests.url)
+    return results, f"projection lag during the create phase: {lag}"
+
+
+async def own_stack_phases(
+    stack: BenchStack, requests: ServiceRequests, options: Options
+) -> tuple[list[PhaseResult], list[str]]:
+    duration, clients = options.duration, options.clients
+    results: list[PhaseResult] = []
+    notes: list[str] = []
+    with baseline_app(stack.infra.postgres_dsn, stack.root) as url:
+        async with _session(clients) as session:
+            reads = BaselineRequests(url, requests.created)
+            results.append(await run_phase("baseline read", session, reads.read, duration, clients))
+    if options.scale_customers:
+        results_scale, note = await scale_phase(stack, options)
+        results += results_scale
+        notes.append(note)
+    if options.list_customers:
+        seconds = await generate(stack.infra.postgres_dsn, options.list_customers, seed=7)
+        notes.append(
+            f"read model: {options.list_customers:,} synthetic customers ({seconds:.0f} s)"
+        )
+        async with _session(clients, stack.admin_token) as session:
+            for name, request in (
+                ("list newest", requests.list_page),
+                ("list next page", requests.next_page),
+                ("list filtered", requests.filtered),
+                ("search name", requests.search),
+            ):
+                results.append(await run_phase(name, session, request, duration, clients))
+    return results, notes
+
+
+async def scale_phase(stack: BenchStack, options: Options) -> tuple[list[PhaseResult], str]:
+    count, clients = options.scale_customers, options.clients
+    started = time.perf_counter()
+    ids = await scale.seed(stack.infra.postgres_dsn, count)
+    seeded = time.perf_counter() - started
+    api_pid = stack.app.app.pid
+    assert api_pid is not None
+    before = scale.resident_bytes(api_pid)
+    activation = await scale.activate(
+        stack.app.sidecar_url, stack.api_token, stack.command_keys, ids, clients
+    )
+    after = scale.resident_bytes(api_pid)
+    per_actor = (after - before) / count
+    async with _session(clients, stack.admin_token) as session:
+        reads = SpreadReads(stack.app.app_url, ids)
+        result = await run_phase("get (scale)", session, reads.get, options.duration, clients)
+    note = (
+        f"scale: {count:,} customers (2 addresses each) stored in {seeded:.0f} s, every actor "
+        f"activated in {activation:.0f} s; API memory {before / 2**20:.0f} MiB -> "
+        f"{after / 2**20:.0f} MiB: {per_actor / 1024:.1f} KiB per active actor"
+    )
+    return [result], note
 
 
 async def projection_lag(session: aiohttp.ClientSession, url: str) -> str:
-    """p50/p95 of customer_projection_lag_seconds (bucket bounds), from /metrics."""
+    """p50/p95/p99 of customer_projection_lag_seconds (bucket bounds), from /metrics."""
     async with session.get(f"{url}/metrics") as response:
         text = await response.text()
     buckets = []
@@ -204,8 +155,6 @@ async def projection_lag(session: aiohttp.ClientSession, url: str) -> str:
 
 def segment_evaluation() -> str:
     """Rule evaluation for one customer against 50 segments (pure CPU, this process)."""
-    from datetime import UTC, date, datetime
-
     from domain.commands import AddAddress, CreateCustomer
     from domain.decide import decide
     from domain.policy import Policy
@@ -231,78 +180,58 @@ def segment_evaluation() -> str:
     return f"segment evaluation: {per:.3f} ms per customer against 50 segments (seed: < 50 ms)"
 
 
+def _ratio(results: list[PhaseResult]) -> str | None:
+    by_name = {result.name: result for result in results}
+    if "get customer" not in by_name or "baseline read" not in by_name:
+        return None
+    ratio = by_name["get customer"].throughput / max(by_name["baseline read"].throughput, 1e-9)
+    return f"get customer throughput is {ratio:.2f}x the bare baseline's"
+
+
+async def run(url: str, token: str, options: Options, stack: BenchStack | None) -> str:
+    requests = ServiceRequests(url)
+    results, lag = await service_phases(requests, token, options)
+    notes = [lag]
+    if stack is not None:
+        more, stack_notes = await own_stack_phases(stack, requests, options)
+        results += more
+        notes += stack_notes
+    if (ratio := _ratio(results)) is not None:
+        notes.append(ratio)
+    notes.append(segment_evaluation())
+    return report(results, SEED_FIGURES, options.clients) + "\n\n" + "\n".join(notes)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--url", help="a running service; default: start a throwaway stack")
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--url", help="a running service; default: start the stack")
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up")
     parser.add_argument("--token", help="an admin access token (with --url)")
     parser.add_argument(
         "--list-customers",
         type=int,
         default=1_000_000,
-        help="synthetic customers for the list phases (throwaway stack only; 0 skips)",
+        help="synthetic customers for the list phases (own stack only; 0 skips)",
+    )
+    parser.add_argument(
+        "--scale-customers",
+        type=int,
+        default=100_000,
+        help="customers stored and activated for the scale phase (own stack only; 0 skips)",
     )
     args = parser.parse_args()
-
+    options = Options(
+        args.duration, args.clients, args.warmup, args.list_customers, args.scale_customers
+    )
     if args.url:
         if not args.token:
             parser.error("--url needs --token (make run prints one)")
-        report_text = asyncio.run(
-            bench(args.url.rstrip("/"), args.duration, args.clients, args.warmup, args.token)
-        )
-        print(report_text)
+        print(asyncio.run(run(args.url.rstrip("/"), args.token, options, None)))
         return 0
-
-    from devstack.stack import (
-        CUSTOMER_PORT_VARIABLES,
-        customer_service_command,
-        customer_service_companions,
-        customer_service_env,
-        start_app,
-        start_infrastructure,
-    )
-
-    root = Path(tempfile.mkdtemp(prefix="customer-service-bench-"))
-    print(f"bench: starting a throwaway stack (logs in {root}/logs)", file=sys.stderr)
-    infra = start_infrastructure(root)
-    secret = secrets.token_urlsafe(48)
-    try:
-        apply_migrations(infra.postgres_dsn)
-        app = start_app(
-            "customer-service",
-            customer_service_command(),
-            infra,
-            root,
-            env={
-                **customer_service_env(infra),
-                "CUSTOMER_LOG_LEVEL": "warning",
-                "CUSTOMER_JWT_SECRET": secret,
-            },
-            port_variables=CUSTOMER_PORT_VARIABLES,
-            companions=customer_service_companions(),
-        )
-        try:
-            issuer = TokenIssuer(secret, "customer-service", "shop", timedelta(hours=2))
-            token = issuer.issue("bench", ["admin"], datetime.now(UTC))
-            print(
-                asyncio.run(
-                    bench(
-                        app.app_url,
-                        args.duration,
-                        args.clients,
-                        args.warmup,
-                        token,
-                        args.list_customers,
-                        infra.postgres_dsn,
-                    )
-                )
-            )
-        finally:
-            app.stop()
-    finally:
-        infra.stop()
+    with bench_stack() as stack:
+        print(asyncio.run(run(stack.app.app_url, stack.admin_token, options, stack)))
     return 0
 
 

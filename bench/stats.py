@@ -20,6 +20,8 @@ class PhaseResult:
     latencies: list[float]  # seconds, successful requests only
     errors: int
     elapsed: float
+    # % of one core per process role during the phase (empty: not measured).
+    cpu: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def percentile(self, q: float) -> float:
         """Nearest-rank percentile in milliseconds."""
@@ -38,6 +40,9 @@ def _fmt(value: float | None, unit: str = "") -> str:
     return "-" if value is None or math.isnan(value) else f"{value:,.1f}{unit}"
 
 
+CPU_ROLES = ("api", "worker", "daprd", "postgres", "redis", "load generator")
+
+
 def report(results: list[PhaseResult], seeds: dict[str, Seed], concurrency: int) -> str:
     header = (
         f"{'phase':<16}{'requests':>9}{'errors':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
@@ -52,4 +57,18 @@ def report(results: list[PhaseResult], seeds: dict[str, Seed], concurrency: int)
             f"{_fmt(result.percentile(99)):>9}{_fmt(result.throughput):>9}"
             f"   {_fmt(seed.p95_ms, ' ms'):>9}{_fmt(seed.throughput, '/s'):>11}"
         )
+    measured = [result for result in results if result.cpu]
+    if measured:
+        lines += ["", "CPU, % of one core (2 cores = 200 %)"]
+        cpu_header = (
+            f"{'phase':<16}" + "".join(f"{role:>10}" for role in CPU_ROLES) + f"{'other':>8}"
+        )
+        lines += [cpu_header, "-" * len(cpu_header)]
+        for result in measured:
+            other = sum(v for k, v in result.cpu.items() if k not in CPU_ROLES)
+            lines.append(
+                f"{result.name:<16}"
+                + "".join(f"{result.cpu.get(role, 0.0):>15.0f}" for role in CPU_ROLES)
+                + f"{other:>8.0f}"
+            )
     return "\n".join(lines)

@@ -92,12 +92,13 @@ class Infrastructure:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def start_infrastructure(root: Path) -> Infrastructure:
+def start_infrastructure(root: Path, durable: bool = False) -> Infrastructure:
     """Throwaway servers on free ports under ``root``.
 
     TEST_POSTGRES_DSN, TEST_REDIS_ADDRESS (with TEST_REDIS_PASSWORD) and
     TEST_PLACEMENT_ADDRESS point the suite at servers that already run
-    (containers, a CI service) instead.
+    (containers, a CI service) instead. ``durable``: Postgres with fsync and
+    Redis with an append-only file, as `make run` keeps them.
     """
     logs = root / "logs"
     infra = Infrastructure(
@@ -112,13 +113,13 @@ def start_infrastructure(root: Path) -> Infrastructure:
             # be able to reach it, and pytest's folders are private to root.
             pg_data = Path(tempfile.mkdtemp(prefix="customer-service-pg-"))
             infra.scratch.append(pg_data)
-            postgres = Postgres(pg_data, free_port(), logs, durable=False)
+            postgres = Postgres(pg_data, free_port(), logs, durable=durable)
             infra.processes.append(postgres.start())
             infra.postgres_dsn = postgres.dsn()
         if not infra.redis_address:
             infra.redis_password = secrets.token_urlsafe(24)
             redis = Redis(
-                root / "redis", free_port(), logs, durable=False, password=infra.redis_password
+                root / "redis", free_port(), logs, durable=durable, password=infra.redis_password
             )
             infra.processes.append(redis.start())
             infra.redis_address = redis.address
