@@ -80,6 +80,8 @@ def _throwaway_secrets(infra: Infrastructure) -> dict[str, str]:
         "CUSTOMER_EVENT_KEYS": f"check1:{_key()}",
         "APP_API_TOKEN": "app-" + secrets.token_hex(16),
         "DAPR_API_TOKEN": "dapr-" + secrets.token_hex(16),
+        # The pod's name (downward API in k8s): the worker's status row.
+        "CUSTOMER_REPLICA_ID": "image-check",
     }
 
 
@@ -209,6 +211,11 @@ class ImageCheck:
             }
             app_url = f"http://127.0.0.1:{app_port}"
             env_args = [arg for name, value in env.items() for arg in ("--env", f"{name}={value}")]
+            # One metrics folder for both containers, as the pod's emptyDir.
+            metrics = self.root / "metrics"
+            metrics.mkdir(parents=True, exist_ok=True)
+            metrics.chmod(0o777)  # written by the image's own user
+            env_args += ["--volume", f"{metrics}:{env['PROMETHEUS_MULTIPROC_DIR']}:rw"]
             # As in a pod: one hostname (the replica id the API's health looks up
             # the worker's report by), read-only root, no capabilities.
             common = [
