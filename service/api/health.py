@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from service.delivery_health import UP, Limits, judge
-from service.dependencies import Deps, Resources
+from service.dependencies import AppServices, Services
 from service.schemas import DependencyHealth, HealthReply
 
 router = APIRouter(tags=["health"])
@@ -27,7 +27,7 @@ router = APIRouter(tags=["health"])
 _CHECK_TIMEOUT_SECONDS = 2.0
 
 
-async def _sidecar(resources: Resources) -> DependencyHealth:
+async def _sidecar(resources: Services) -> DependencyHealth:
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
             async with resources.sidecar.get("/v1.0/healthz") as response:
@@ -39,7 +39,7 @@ async def _sidecar(resources: Resources) -> DependencyHealth:
     return DependencyHealth(status="up")
 
 
-async def _postgres(resources: Resources) -> DependencyHealth:
+async def _postgres(resources: Services) -> DependencyHealth:
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
             await resources.database.fetchval("SELECT 1")
@@ -48,7 +48,7 @@ async def _postgres(resources: Resources) -> DependencyHealth:
     return DependencyHealth(status="up")
 
 
-async def _delivery(resources: Resources) -> dict[str, DependencyHealth]:
+async def _delivery(resources: Services) -> dict[str, DependencyHealth]:
     settings = resources.settings
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
@@ -78,7 +78,7 @@ def _answer(checks: dict[str, DependencyHealth]) -> JSONResponse:
 
 
 @router.get("/api/v1/customers/health", response_model=HealthReply)
-async def health(resources: Deps) -> JSONResponse:
+async def health(resources: AppServices) -> JSONResponse:
     sidecar, postgres, delivery = await asyncio.gather(
         _sidecar(resources), _postgres(resources), _delivery(resources)
     )
@@ -86,7 +86,7 @@ async def health(resources: Deps) -> JSONResponse:
 
 
 @router.get("/readyz", response_model=HealthReply)
-async def readiness(resources: Deps) -> JSONResponse:
+async def readiness(resources: AppServices) -> JSONResponse:
     sidecar, postgres = await asyncio.gather(_sidecar(resources), _postgres(resources))
     return _answer({"sidecar": sidecar, "postgres": postgres})
 

@@ -1,0 +1,149 @@
+"""The ``Customer`` actor's methods: one declaration each (the wire contract).
+
+Commands are the domain's; sign-in steps send their secrets sealed for the
+actor (security/command_secrets.py) and the actor establishes the facts the
+decision needs. A command's reply says whether it ``committed`` (False: a no-op
+or the replay of a request already done); a read's reply leaves it out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from actors.protocol import ActorType, Document, Sparse
+from domain.commands import (
+    AddAddress,
+    CreateCustomer,
+    DeleteCustomer,
+    RecordOrder,
+    RegisterCustomer,
+    RemoveAddress,
+    RequestEmailVerification,
+    RequestPasswordReset,
+    ResetPassword,
+    RestoreCustomer,
+    SetDefaultAddress,
+    StartTotpEnrollment,
+    UpdateAddress,
+    UpdateCustomer,
+    UpdatePreferences,
+    VerifyEmail,
+)
+from domain.errors import Refusal
+
+# A secret sealed for one actor and purpose: {"key_id", "ciphertext"}.
+Sealed = dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadCustomer:
+    include_deleted: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordAttempt:
+    email: str
+    password: Sealed | None
+    # Stored if the customer has 2FA: the login then waits for a second factor.
+    challenge_digest: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TotpCode(Sparse):
+    code: Sealed | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SecondFactor(TotpCode):
+    """A TOTP code (sealed) or the digest of a recovery code."""
+
+    recovery_digest: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ChallengeAnswer(SecondFactor):
+    challenge_digest: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CustomerShown:
+    customer: Document
+    committed: bool | None = None
+
+    @property
+    def version(self) -> int:
+        return int(self.customer["version"])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AddressShown:
+    address: Document
+    version: int
+    committed: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AddressesShown:
+    addresses: tuple[Document, ...]
+    version: int
+
+    def address(self, address_id: str) -> Document | None:
+        return next((a for a in self.addresses if a["id"] == address_id), None)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PreferencesShown:
+    preferences: Document
+    version: int
+    committed: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class VersionShown:
+    version: int
+    committed: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a sign-in step decided: the type of the event it made ("none": nothing)."""
+
+    outcome: str
+    customer_id: str
+    version: int
+    committed: bool
+
+
+CUSTOMER = ActorType("Customer", Refusal, Refusal.BAD_COMMAND)
+
+CREATE = CUSTOMER.method("create", CreateCustomer, CustomerShown, own_id=("customer_id",))
+UPDATE = CUSTOMER.method("update", UpdateCustomer, CustomerShown)
+DELETE = CUSTOMER.method("delete", DeleteCustomer, VersionShown)
+RESTORE = CUSTOMER.method("restore", RestoreCustomer, CustomerShown)
+ADD_ADDRESS = CUSTOMER.method("add_address", AddAddress, AddressShown)
+UPDATE_ADDRESS = CUSTOMER.method("update_address", UpdateAddress, AddressShown)
+REMOVE_ADDRESS = CUSTOMER.method("remove_address", RemoveAddress, VersionShown)
+SET_DEFAULT_ADDRESS = CUSTOMER.method("set_default_address", SetDefaultAddress, AddressShown)
+UPDATE_PREFERENCES = CUSTOMER.method("update_preferences", UpdatePreferences, PreferencesShown)
+RECORD_ORDER = CUSTOMER.method("record_order", RecordOrder, VersionShown)
+
+REGISTER = CUSTOMER.method(
+    "register", RegisterCustomer, CustomerShown, own_id=("profile", "customer_id")
+)
+LOGIN = CUSTOMER.method("login", PasswordAttempt, Outcome)
+COMPLETE_LOGIN = CUSTOMER.method("complete_login", ChallengeAnswer, Outcome)
+START_TOTP = CUSTOMER.method("start_totp", StartTotpEnrollment, CustomerShown)
+CONFIRM_TOTP = CUSTOMER.method("confirm_totp", TotpCode, CustomerShown)
+DISABLE_TOTP = CUSTOMER.method("disable_totp", SecondFactor, Outcome)
+REQUEST_EMAIL_VERIFICATION = CUSTOMER.method(
+    "request_email_verification", RequestEmailVerification, VersionShown
+)
+VERIFY_EMAIL = CUSTOMER.method("verify_email", VerifyEmail, CustomerShown)
+REQUEST_PASSWORD_RESET = CUSTOMER.method(
+    "request_password_reset", RequestPasswordReset, VersionShown
+)
+RESET_PASSWORD = CUSTOMER.method("reset_password", ResetPassword, VersionShown)
+
+GET = CUSTOMER.method("get", ReadCustomer, CustomerShown)
+GET_ADDRESSES = CUSTOMER.method_without_request("get_addresses", AddressesShown)
+GET_PREFERENCES = CUSTOMER.method_without_request("get_preferences", PreferencesShown)
