@@ -31,28 +31,7 @@ from actors.customer_shell import CustomerShell, Done, Known, Refusing
 from actors.hosting import actor_class
 from actors.protocol import Document, Refused
 from actors.sign_in import SignInFacts
-from domain.commands import (
-    AddAddress,
-    AttemptLogin,
-    CompleteLogin,
-    ConfirmTotp,
-    CreateCustomer,
-    DeleteCustomer,
-    DisableTotp,
-    RecordOrder,
-    RegisterCustomer,
-    RemoveAddress,
-    RequestEmailVerification,
-    RequestPasswordReset,
-    ResetPassword,
-    RestoreCustomer,
-    SetDefaultAddress,
-    StartTotpEnrollment,
-    UpdateAddress,
-    UpdateCustomer,
-    UpdatePreferences,
-    VerifyEmail,
-)
+from domain import commands
 from domain.model import Customer as CustomerState
 
 R = TypeVar("R")
@@ -63,16 +42,18 @@ def _shown(done: Done | Refusing, view: Callable[[Done], R]) -> R | Refusing:
 
 
 def _profile(done: Done) -> CustomerShown:
-    return CustomerShown(done.state.profile(), committed=done.committed)
+    return CustomerShown(customer=done.state.profile(), committed=done.committed)
 
 
 def _version(done: Done) -> VersionShown:
-    return VersionShown(done.state.version, committed=done.committed)
+    return VersionShown(version=done.state.version, committed=done.committed)
 
 
 def _preferences(done: Done) -> PreferencesShown:
     preferences = done.state.current_preferences().to_document()
-    return PreferencesShown(preferences, done.state.version, committed=done.committed)
+    return PreferencesShown(
+        preferences=preferences, version=done.state.version, committed=done.committed
+    )
 
 
 def _outcome(done: Done) -> Outcome:
@@ -86,7 +67,7 @@ def _address(address_id: str) -> Callable[[Done], AddressShown]:
         address = done.state.address(address_id)
         assert address is not None  # the decision succeeded, so the address exists
         shown = done.state.address_view(address)
-        return AddressShown(shown, done.state.version, committed=done.committed)
+        return AddressShown(address=shown, version=done.state.version, committed=done.committed)
 
     return view
 
@@ -102,57 +83,61 @@ class CustomerHandlers:
 
     # -- commands --------------------------------------------------------------------
 
-    async def create(self, command: CreateCustomer) -> CustomerShown | Refusing:
+    async def create(self, command: commands.CreateCustomer) -> CustomerShown | Refusing:
         return _shown(await self._shell.create(command, command.fingerprint), _profile)
 
-    async def register(self, command: RegisterCustomer) -> CustomerShown | Refusing:
+    async def register(self, command: commands.RegisterCustomer) -> CustomerShown | Refusing:
         done = await self._shell.create(command, command.profile.fingerprint)
         return _shown(done, _profile)
 
-    async def update(self, command: UpdateCustomer) -> CustomerShown | Refusing:
+    async def update(self, command: commands.UpdateCustomer) -> CustomerShown | Refusing:
         return _shown(await self._shell.execute(command), _profile)
 
-    async def delete(self, command: DeleteCustomer) -> VersionShown | Refusing:
+    async def delete(self, command: commands.DeleteCustomer) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
-    async def restore(self, command: RestoreCustomer) -> CustomerShown | Refusing:
+    async def restore(self, command: commands.RestoreCustomer) -> CustomerShown | Refusing:
         return _shown(await self._shell.execute(command), _profile)
 
-    async def add_address(self, command: AddAddress) -> AddressShown | Refusing:
+    async def add_address(self, command: commands.AddAddress) -> AddressShown | Refusing:
         return _shown(await self._shell.execute(command), _address(command.address_id))
 
-    async def update_address(self, command: UpdateAddress) -> AddressShown | Refusing:
+    async def update_address(self, command: commands.UpdateAddress) -> AddressShown | Refusing:
         return _shown(await self._shell.execute(command), _address(command.address_id))
 
-    async def remove_address(self, command: RemoveAddress) -> VersionShown | Refusing:
+    async def remove_address(self, command: commands.RemoveAddress) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
-    async def set_default_address(self, command: SetDefaultAddress) -> AddressShown | Refusing:
+    async def set_default_address(
+        self, command: commands.SetDefaultAddress
+    ) -> AddressShown | Refusing:
         return _shown(await self._shell.execute(command), _address(command.address_id))
 
-    async def update_preferences(self, command: UpdatePreferences) -> PreferencesShown | Refusing:
+    async def update_preferences(
+        self, command: commands.UpdatePreferences
+    ) -> PreferencesShown | Refusing:
         return _shown(await self._shell.execute(command), _preferences)
 
-    async def record_order(self, command: RecordOrder) -> VersionShown | Refusing:
+    async def record_order(self, command: commands.RecordOrder) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
-    async def start_totp(self, command: StartTotpEnrollment) -> CustomerShown | Refusing:
+    async def start_totp(self, command: commands.StartTotpEnrollment) -> CustomerShown | Refusing:
         return _shown(await self._shell.execute(command), _profile)
 
     async def request_email_verification(
-        self, command: RequestEmailVerification
+        self, command: commands.RequestEmailVerification
     ) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
-    async def verify_email(self, command: VerifyEmail) -> CustomerShown | Refusing:
+    async def verify_email(self, command: commands.VerifyEmail) -> CustomerShown | Refusing:
         return _shown(await self._shell.execute(command), _profile)
 
     async def request_password_reset(
-        self, command: RequestPasswordReset
+        self, command: commands.RequestPasswordReset
     ) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
-    async def reset_password(self, command: ResetPassword) -> VersionShown | Refusing:
+    async def reset_password(self, command: commands.ResetPassword) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
     # -- sign-in: establish the facts from secrets, then decide as usual ------------
@@ -163,7 +148,7 @@ class CustomerHandlers:
             return known
         password = self._sign_in.secrets.open(self.customer_id, "password", attempt.password)
         password_ok = await self._sign_in.password_matches(known.customer, password or "")
-        command = AttemptLogin(attempt.email, password_ok, attempt.challenge_digest)
+        command = commands.AttemptLogin(attempt.email, password_ok, attempt.challenge_digest)
         return _shown(await self._shell.run(known, command), _outcome)
 
     async def complete_login(self, attempt: ChallengeAnswer) -> Outcome | Refusing:
@@ -171,21 +156,23 @@ class CustomerHandlers:
         if isinstance(known, Refused):
             return known
         step = self._totp_step(known, attempt.code)
-        command = CompleteLogin(attempt.challenge_digest, step, attempt.recovery_digest)
+        command = commands.CompleteLogin(attempt.challenge_digest, step, attempt.recovery_digest)
         return _shown(await self._shell.run(known, command), _outcome)
 
     async def confirm_totp(self, attempt: TotpCode) -> CustomerShown | Refusing:
         known = await self._shell.for_write()
         if isinstance(known, Refused):
             return known
-        command = ConfirmTotp(self._totp_step(known, attempt.code))
+        command = commands.ConfirmTotp(self._totp_step(known, attempt.code))
         return _shown(await self._shell.run(known, command), _profile)
 
     async def disable_totp(self, attempt: SecondFactor) -> Outcome | Refusing:
         known = await self._shell.for_write()
         if isinstance(known, Refused):
             return known
-        command = DisableTotp(self._totp_step(known, attempt.code), attempt.recovery_digest)
+        command = commands.DisableTotp(
+            self._totp_step(known, attempt.code), attempt.recovery_digest
+        )
         return _shown(await self._shell.run(known, command), _outcome)
 
     def _totp_step(self, known: Known, sealed_code: Sealed | None) -> int | None:
@@ -198,20 +185,22 @@ class CustomerHandlers:
 
     async def get(self, query: ReadCustomer) -> CustomerShown | Refusing:
         customer = await self._shell.read(query.include_deleted)
-        return customer if isinstance(customer, Refused) else CustomerShown(customer.profile())
+        if isinstance(customer, Refused):
+            return customer
+        return CustomerShown(customer=customer.profile())
 
     async def get_addresses(self) -> AddressesShown | Refusing:
         customer = await self._shell.read()
         if isinstance(customer, Refused):
             return customer
-        return AddressesShown(_addresses(customer), customer.version)
+        return AddressesShown(addresses=_addresses(customer), version=customer.version)
 
     async def get_preferences(self) -> PreferencesShown | Refusing:
         customer = await self._shell.read()
         if isinstance(customer, Refused):
             return customer
         preferences = customer.current_preferences().to_document()
-        return PreferencesShown(preferences, customer.version)
+        return PreferencesShown(preferences=preferences, version=customer.version)
 
 
 def _addresses(customer: CustomerState) -> tuple[Document, ...]:

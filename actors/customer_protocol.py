@@ -2,8 +2,7 @@
 
 Commands are the domain's; sign-in steps send their secrets sealed for the
 actor (security/command_secrets.py) and the actor establishes the facts the
-decision needs. A command's reply says whether it ``committed`` (False: a no-op
-or the replay of a request already done); a read's reply leaves it out.
+decision needs. A command's reply says whether it ``committed``.
 """
 
 from __future__ import annotations
@@ -65,43 +64,45 @@ class ChallengeAnswer(SecondFactor):
     challenge_digest: str
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class CustomerShown:
-    customer: Document
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class Committed:
+    """Whether a command committed (False: a no-op, or the replay of a request
+    already done); None for a read, whose reply leaves it out."""
+
     committed: bool | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerShown(Committed):
+    customer: Document
 
     @property
     def version(self) -> int:
         return int(self.customer["version"])
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class AddressShown:
-    address: Document
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VersionShown(Committed):
     version: int
-    committed: bool | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class AddressShown(VersionShown):
+    address: Document
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PreferencesShown(VersionShown):
+    preferences: Document
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class AddressesShown:
     addresses: tuple[Document, ...]
     version: int
 
     def address(self, address_id: str) -> Document | None:
         return next((a for a in self.addresses if a["id"] == address_id), None)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PreferencesShown:
-    preferences: Document
-    version: int
-    committed: bool | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class VersionShown:
-    version: int
-    committed: bool | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -70,11 +70,27 @@ def _current_defaults(customer: Customer) -> dict[AddressType, str | None]:
     }
 
 
-def _find(customer: Customer, address_id: str) -> Address:
-    address = customer.address(address_id)
+def _with_addresses(
+    customer: Customer,
+    now: datetime,
+    addresses: tuple[Address, ...],
+    preferred: dict[AddressType, str] | None = None,
+    **changes: Any,
+) -> Customer:
+    """The next version with ``addresses``, each kind's default settled on them."""
+    defaults = _settle_defaults(addresses, _current_defaults(customer), preferred)
+    return advance(customer, now, addresses=addresses, **defaults, **changes)
+
+
+def _live_address(
+    state: Customer | None, command: UpdateAddress | RemoveAddress | SetDefaultAddress
+) -> tuple[Customer, Address]:
+    """The live customer, at a version ``If-Match`` accepts, and the address named."""
+    customer = require_live(state, command.if_match)
+    address = customer.address(command.address_id)
     if address is None:
-        raise AddressNotFound(f"address {address_id} does not exist")
-    return address
+        raise AddressNotFound(f"address {command.address_id} does not exist")
+    return customer, address
 
 
 def _valid_fields(sent: dict[str, Any]) -> dict[str, Any]:
@@ -121,21 +137,14 @@ def decide_add_address(
     if command.idempotency_key is not None:
         record = IdempotencyRecord(command.idempotency_key, fingerprint, address.id, now)
         records = (*records, record)
-    after = advance(
-        customer,
-        now,
-        addresses=addresses,
-        idempotency=records,
-        **_settle_defaults(addresses, _current_defaults(customer), preferred),
-    )
+    after = _with_addresses(customer, now, addresses, preferred, idempotency=records)
     return changed(ADDRESS_CREATED, customer, after, now)
 
 
 def decide_update_address(
     state: Customer | None, command: UpdateAddress, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, command.if_match)
-    address = _find(customer, command.address_id)
+    customer, address = _live_address(state, command)
     # The country's rules judge the address as a whole: the parts kept and those sent.
     current = fields.dump(address, ADDRESS_FIELDS)
     parts = _valid_fields({**current, **command.changes})
@@ -160,23 +169,16 @@ def decide_update_address(
 def decide_remove_address(
     state: Customer | None, command: RemoveAddress, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, command.if_match)
-    _find(customer, command.address_id)
+    customer, _ = _live_address(state, command)
     addresses = tuple(a for a in customer.addresses if a.id != command.address_id)
-    after = advance(
-        customer,
-        now,
-        addresses=addresses,
-        **_settle_defaults(addresses, _current_defaults(customer)),
-    )
+    after = _with_addresses(customer, now, addresses)
     return changed(ADDRESS_DELETED, customer, after, now)
 
 
 def decide_set_default_address(
     state: Customer | None, command: SetDefaultAddress, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, command.if_match)
-    address = _find(customer, command.address_id)
+    customer, address = _live_address(state, command)
     kinds = address.type.kinds if command.kind in (None, AddressType.BOTH) else (command.kind,)
     if not all(address.type.serves(kind) for kind in kinds):
         raise InvalidFields(

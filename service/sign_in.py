@@ -105,22 +105,14 @@ class Enrollment:
     recovery_codes: list[str]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
 class SignIn:
-    def __init__(
-        self,
-        customers: CustomerActors,
-        keys: KeyClaims,
-        secrets: SignInKeys,
-        policy: Policy,
-        bcrypt_cost: int,
-        totp_issuer: str,
-    ) -> None:
-        self._customers = customers
-        self._keys = keys
-        self._secrets = secrets
-        self._policy = policy
-        self._bcrypt_cost = bcrypt_cost
-        self._totp_issuer = totp_issuer
+    customers: CustomerActors
+    keys: KeyClaims
+    secrets: SignInKeys
+    policy: Policy
+    bcrypt_cost: int
+    totp_issuer: str
 
     async def register(self, profile: CreateCustomer, password: str) -> CustomerShown:
         """Sign up: the customer starts pending verification; an email token goes
@@ -133,25 +125,25 @@ class SignIn:
             verification_digest=one_time.digest(token),
             delivery=self._delivery("email_verification", customer_id, token),
         )
-        return await self._customers.ask(customer_id, REGISTER, command)
+        return await self.customers.ask(customer_id, REGISTER, command)
 
     async def login(self, email: str, password: str) -> SignedIn | Challenged:
         """A password login; with 2FA on, the answer is a challenge for the second step."""
         holder = await self._holder(email)
         if holder is None:
-            await asyncio.to_thread(self._secrets.decoy.check, password)
+            await asyncio.to_thread(self.secrets.decoy.check, password)
             raise _INVALID_CREDENTIALS
         challenge = one_time.new_token(holder)
         attempt = PasswordAttempt(
             email=email,
-            password=self._secrets.command_secrets.seal(holder, "password", password),
+            password=self.secrets.command_secrets.seal(holder, "password", password),
             challenge_digest=one_time.digest(challenge),
         )
-        outcome = (await self._customers.ask(holder, LOGIN, attempt)).outcome
+        outcome = (await self.customers.ask(holder, LOGIN, attempt)).outcome
         if outcome == LOGGED_IN:
             return self._signed_in(holder)
         if outcome == SECOND_FACTOR_REQUESTED:
-            return Challenged(challenge, int(self._policy.challenge_ttl.total_seconds()))
+            return Challenged(challenge, int(self.policy.challenge_ttl.total_seconds()))
         raise _LOCKED if outcome == CUSTOMER_LOCKED else _INVALID_CREDENTIALS
 
     async def complete_login(
@@ -166,7 +158,7 @@ class SignIn:
             code=factor.code,
             recovery_digest=factor.recovery_digest,
         )
-        outcome = (await self._customers.ask(customer_id, COMPLETE_LOGIN, answer)).outcome
+        outcome = (await self.customers.ask(customer_id, COMPLETE_LOGIN, answer)).outcome
         if outcome == LOGGED_IN:
             return self._signed_in(customer_id)
         raise _LOCKED if outcome == CUSTOMER_LOCKED else _wrong_code(401)
@@ -175,28 +167,28 @@ class SignIn:
         """Start enrollment: a new secret and recovery codes, shown this once.
         Nothing is enforced until a code from the app confirms it."""
         secret = totp.new_secret()
-        sealed = self._secrets.totp_keys.seal(secret.encode(), totp_context(customer_id))
+        sealed = self.secrets.totp_keys.seal(secret.encode(), totp_context(customer_id))
         codes = one_time.new_recovery_codes()
         command = StartTotpEnrollment(
             key_id=sealed.key_id,
             sealed_secret=sealed.ciphertext,
             recovery_digests=tuple(_recovery_digest(code) for code in codes),
         )
-        shown = await self._customers.ask(customer_id, START_TOTP, command)
-        uri = totp.provisioning_uri(secret, shown.customer["email"], self._totp_issuer)
+        shown = await self.customers.ask(customer_id, START_TOTP, command)
+        uri = totp.provisioning_uri(secret, shown.customer["email"], self.totp_issuer)
         return Enrollment(secret, uri, codes)
 
     async def confirm_two_factor(self, customer_id: str, code: str) -> int:
         """The version at which 2FA is on."""
         attempt = TotpCode(code=self._seal_code(customer_id, code))
-        return (await self._customers.ask(customer_id, CONFIRM_TOTP, attempt)).version
+        return (await self.customers.ask(customer_id, CONFIRM_TOTP, attempt)).version
 
     async def disable_two_factor(
         self, customer_id: str, code: str | None, recovery_code: str | None
     ) -> int:
         """The version at which 2FA is off."""
         factor = self._factor(customer_id, code, recovery_code)
-        reply = await self._customers.ask(customer_id, DISABLE_TOTP, factor)
+        reply = await self.customers.ask(customer_id, DISABLE_TOTP, factor)
         if reply.outcome == CUSTOMER_LOCKED:
             raise _LOCKED
         if reply.outcome != TOTP_DISABLED:
@@ -210,14 +202,14 @@ class SignIn:
             digest=one_time.digest(token),
             delivery=self._delivery("email_verification", customer_id, token),
         )
-        await self._customers.ask(customer_id, REQUEST_EMAIL_VERIFICATION, command)
+        await self.customers.ask(customer_id, REQUEST_EMAIL_VERIFICATION, command)
 
     async def confirm_email(self, token: str) -> CustomerShown:
         customer_id = one_time.customer_of(token)
         if customer_id is None:
             raise _INVALID_TOKEN
         command = VerifyEmail(digest=one_time.digest(token))
-        return await self._customers.ask(customer_id, VERIFY_EMAIL, command)
+        return await self.customers.ask(customer_id, VERIFY_EMAIL, command)
 
     async def request_password_reset(self, email: str) -> None:
         """Whether the email belongs to a customer is not disclosed, so nothing that
@@ -233,7 +225,7 @@ class SignIn:
             delivery=self._delivery("password_reset", holder, token),
         )
         try:
-            await self._customers.client.call(holder, REQUEST_PASSWORD_RESET, command)
+            await self.customers.client.call(holder, REQUEST_PASSWORD_RESET, command)
         except (SidecarUnavailable, UnexpectedReply) as exc:
             # Logged for operators (no address, no token); the caller may try again.
             log.warning("password reset could not be requested", error=str(exc))
@@ -245,24 +237,24 @@ class SignIn:
         command = ResetPassword(
             digest=one_time.digest(token), password_hash=await self._hash(new_password)
         )
-        await self._customers.ask(customer_id, RESET_PASSWORD, command)
+        await self.customers.ask(customer_id, RESET_PASSWORD, command)
 
     # -- what the flows share ----------------------------------------------------------
 
     async def _holder(self, email: str) -> str | None:
         try:
-            return await self._keys.holder(email_key(email))
+            return await self.keys.holder(email_key(email))
         except SidecarUnavailable as exc:
             raise sidecar_unavailable() from exc
 
     async def _hash(self, password: str) -> str:
-        return await asyncio.to_thread(hash_password, password, self._bcrypt_cost)
+        return await asyncio.to_thread(hash_password, password, self.bcrypt_cost)
 
     def _delivery(self, purpose: Purpose, customer_id: str, token: str) -> dict[str, Any]:
-        return seal_delivery(self._secrets.notification_keys, purpose, customer_id, token)
+        return seal_delivery(self.secrets.notification_keys, purpose, customer_id, token)
 
     def _signed_in(self, customer_id: str) -> SignedIn:
-        issuer = self._secrets.issuer
+        issuer = self.secrets.issuer
         token = issuer.issue(customer_id, [CUSTOMER], datetime.now(UTC))
         return SignedIn(token, int(issuer.lifetime.total_seconds()), customer_id)
 
@@ -277,7 +269,7 @@ class SignIn:
         """A one-time code travels to the actor sealed for it alone."""
         if code is None:
             return None
-        return self._secrets.command_secrets.seal(customer_id, "code", code)
+        return self.secrets.command_secrets.seal(customer_id, "code", code)
 
 
 def _recovery_digest(code: str) -> str:

@@ -90,7 +90,7 @@ async def get_address(
     found = shown.address(str(address_id))
     if found is None:
         raise Problem(404, "address-not-found", "Address not found")
-    return _present(response, AddressShown(found, shown.version))
+    return _present(response, AddressShown(address=found, version=shown.version))
 
 
 @router.patch("/{address_id}", response_model=AddressReply, dependencies=[OwnerOrAdmin])

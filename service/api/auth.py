@@ -31,6 +31,8 @@ from service.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/customers", tags=["sign-in"])
+# A customer's own settings: that customer, or an admin.
+own = APIRouter(prefix="/{customer_id}", dependencies=[OwnerOrAdmin])
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, response_model=CustomerReply)
@@ -57,21 +59,14 @@ async def login_second_factor(body: LoginChallengeRequest, sign_in: SignInFlows)
     return await sign_in.complete_login(challenge, body.code, body.recovery_code)
 
 
-@router.post(
-    "/{customer_id}/2fa/enable",
-    status_code=status.HTTP_201_CREATED,
-    response_model=TotpEnrollmentReply,
-    dependencies=[OwnerOrAdmin],
-)
+@own.post("/2fa/enable", status_code=status.HTTP_201_CREATED, response_model=TotpEnrollmentReply)
 async def enable_two_factor(customer_id: uuid.UUID, sign_in: SignInFlows) -> Any:
     """Start enrollment: a new secret and recovery codes, shown this once.
     Nothing is enforced until /2fa/verify confirms a code from the app."""
     return await sign_in.enable_two_factor(str(customer_id))
 
 
-@router.post(
-    "/{customer_id}/2fa/verify", response_model=TwoFactorReply, dependencies=[OwnerOrAdmin]
-)
+@own.post("/2fa/verify", response_model=TwoFactorReply)
 async def verify_two_factor(
     customer_id: uuid.UUID, body: TotpCodeRequest, sign_in: SignInFlows, response: Response
 ) -> Any:
@@ -80,9 +75,7 @@ async def verify_two_factor(
     return {"two_factor_enabled": True, "version": version}
 
 
-@router.post(
-    "/{customer_id}/2fa/disable", response_model=TwoFactorReply, dependencies=[OwnerOrAdmin]
-)
+@own.post("/2fa/disable", response_model=TwoFactorReply)
 async def disable_two_factor(
     customer_id: uuid.UUID, body: SecondFactorRequest, sign_in: SignInFlows, response: Response
 ) -> Any:
@@ -91,12 +84,7 @@ async def disable_two_factor(
     return {"two_factor_enabled": False, "version": version}
 
 
-@router.post(
-    "/{customer_id}/email-verification",
-    status_code=status.HTTP_202_ACCEPTED,
-    response_model=Accepted,
-    dependencies=[OwnerOrAdmin],
-)
+@own.post("/email-verification", status_code=status.HTTP_202_ACCEPTED, response_model=Accepted)
 async def request_email_verification(customer_id: uuid.UUID, sign_in: SignInFlows) -> Any:
     """Send a new verification token (it voids the previous one)."""
     await sign_in.request_email_verification(str(customer_id))
@@ -128,3 +116,6 @@ async def request_password_reset(body: PasswordResetRequest, sign_in: SignInFlow
 async def confirm_password_reset(body: PasswordResetConfirm, sign_in: SignInFlows) -> None:
     token = body.token.get_secret_value()
     await sign_in.confirm_password_reset(token, body.new_password.get_secret_value())
+
+
+router.include_router(own)

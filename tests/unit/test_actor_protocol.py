@@ -79,8 +79,8 @@ def test_a_method_is_declared_once() -> None:
 
 
 def test_replies_and_refusals_keep_their_json_shape() -> None:
-    read = CustomerShown({"id": "c1", "version": 3})
-    written = CustomerShown({"id": "c1", "version": 3}, committed=True)
+    read = CustomerShown(customer={"id": "c1", "version": 3})
+    written = CustomerShown(customer={"id": "c1", "version": 3}, committed=True)
     refused = Refused(Refusal.INVALID, "1 field error(s)", (FieldProblem("email", "bad", "x"),))
     locked = Refused(Refusal.LOCKED, "too many", retry_after=60)
 
@@ -130,7 +130,7 @@ def test_a_request_that_is_not_the_methods_is_a_bad_command(payload: object) -> 
 async def test_the_generated_actor_decodes_calls_its_handler_and_encodes() -> None:
     class Handlers:
         async def get(self, query: ReadCustomer) -> CustomerShown:
-            return CustomerShown({"include_deleted": query.include_deleted})
+            return CustomerShown(customer={"include_deleted": query.include_deleted})
 
         async def get_addresses(self) -> Refused[Refusal]:
             return Refused(Refusal.NOT_FOUND, "customer c1 does not exist")

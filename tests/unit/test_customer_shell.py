@@ -207,7 +207,7 @@ async def test_a_new_activation_reads_what_the_last_one_committed() -> None:
     assert isinstance(shown, CustomerShown)
     assert (shown.version, shown.customer["first_name"]) == (2, "Jane")
     deleted = await second.handlers.delete(DeleteCustomer(if_match=(2,)))
-    assert deleted == VersionShown(3, committed=True)
+    assert deleted == VersionShown(version=3, committed=True)
 
 
 async def test_a_create_over_a_stored_customer_is_decided_again_on_what_is_stored() -> None:
@@ -234,7 +234,7 @@ async def test_a_replayed_create_and_address_answer_what_was_done_and_commit_not
     added_again = await actor.handlers.add_address(address)
 
     assert isinstance(first, CustomerShown)
-    assert again == CustomerShown(first.customer, committed=False)
+    assert again == CustomerShown(customer=first.customer, committed=False)
     assert isinstance(added, AddressShown)
     assert added_again == dataclasses.replace(added, committed=False)
     assert [e.type for e in actor.store.events] == [CUSTOMER_CREATED, ADDRESS_CREATED]
