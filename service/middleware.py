@@ -7,6 +7,7 @@ import time
 import structlog
 from starlette.types import Message, Receive, Scope, Send
 
+from actors.customer_protocol import CUSTOMER
 from observability.logging import get_logger, request_traceparent
 from observability.metrics import REQUEST_DURATION, REQUESTS, endpoint_label
 from service.asgi import HttpMiddleware
@@ -51,7 +52,7 @@ def _record(scope: Scope, status: int, duration: float) -> None:
         return
     params = scope.get("path_params") or {}
     customer_id = params.get("customer_id")
-    if params.get("actor_type_name") == "Customer":
+    if params.get("actor_type_name") == CUSTOMER.name:
         customer_id = params.get("actor_id")
     log.info(
         "request",
