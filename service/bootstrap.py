@@ -50,7 +50,7 @@ from service.publisher import Publisher
 from service.segment_jobs import SegmentJobs
 from service.settings import Settings
 from service.sidecar import make_sidecar_session
-from service.sign_in import SignIn, SignInKeys
+from service.sign_in import SignIn, SignInSecrets
 
 log = get_logger(__name__)
 
@@ -144,7 +144,7 @@ async def start(edge: Edge, host: DaprActor) -> Services:
     )
     core = _core(edge, sidecar)
     # A decoy hash at the configured cost: unknown emails take as long as known ones.
-    secrets = SignInKeys(
+    secrets = SignInSecrets(
         issuer=edge.issuer,
         totp_keys=settings.keyring("totp"),
         notification_keys=settings.keyring("notification"),
@@ -170,7 +170,7 @@ def _services(
     sidecar: aiohttp.ClientSession,
     database: asyncpg.Pool,
     core: _Core,
-    secrets: SignInKeys,
+    secrets: SignInSecrets,
 ) -> Services:
     settings = edge.settings
     customers = CustomerActors(ActorClient(core.invoker, CUSTOMER))

@@ -73,7 +73,7 @@ def _wrong_code(status: int) -> Problem:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class SignInKeys:
+class SignInSecrets:
     issuer: TokenIssuer
     totp_keys: Keyring
     notification_keys: Keyring
@@ -109,7 +109,7 @@ class Enrollment:
 class SignIn:
     customers: CustomerActors
     keys: KeyClaims
-    secrets: SignInKeys
+    secrets: SignInSecrets
     policy: Policy
     bcrypt_cost: int
     totp_issuer: str
