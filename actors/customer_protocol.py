@@ -10,24 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 from actors.protocol import ActorType, Document, Sparse
-from domain.commands import (
-    AddAddress,
-    CreateCustomer,
-    DeleteCustomer,
-    RecordOrder,
-    RegisterCustomer,
-    RemoveAddress,
-    RequestEmailVerification,
-    RequestPasswordReset,
-    ResetPassword,
-    RestoreCustomer,
-    SetDefaultAddress,
-    StartTotpEnrollment,
-    UpdateAddress,
-    UpdateCustomer,
-    UpdatePreferences,
-    VerifyEmail,
-)
+from domain import commands
 from domain.errors import Refusal
 
 # A secret sealed for one actor and purpose: {"key_id", "ciphertext"}.
@@ -117,33 +100,37 @@ class Outcome:
 
 CUSTOMER = ActorType("Customer", Refusal, Refusal.BAD_COMMAND)
 
-CREATE = CUSTOMER.method("create", CreateCustomer, CustomerShown, own_id=("customer_id",))
-UPDATE = CUSTOMER.method("update", UpdateCustomer, CustomerShown)
-DELETE = CUSTOMER.method("delete", DeleteCustomer, VersionShown)
-RESTORE = CUSTOMER.method("restore", RestoreCustomer, CustomerShown)
-ADD_ADDRESS = CUSTOMER.method("add_address", AddAddress, AddressShown)
-UPDATE_ADDRESS = CUSTOMER.method("update_address", UpdateAddress, AddressShown)
-REMOVE_ADDRESS = CUSTOMER.method("remove_address", RemoveAddress, VersionShown)
-SET_DEFAULT_ADDRESS = CUSTOMER.method("set_default_address", SetDefaultAddress, AddressShown)
-UPDATE_PREFERENCES = CUSTOMER.method("update_preferences", UpdatePreferences, PreferencesShown)
-RECORD_ORDER = CUSTOMER.method("record_order", RecordOrder, VersionShown)
+CREATE = CUSTOMER.method("create", commands.CreateCustomer, CustomerShown, own_id=("customer_id",))
+UPDATE = CUSTOMER.method("update", commands.UpdateCustomer, CustomerShown)
+DELETE = CUSTOMER.method("delete", commands.DeleteCustomer, VersionShown)
+RESTORE = CUSTOMER.method("restore", commands.RestoreCustomer, CustomerShown)
+ADD_ADDRESS = CUSTOMER.method("add_address", commands.AddAddress, AddressShown)
+UPDATE_ADDRESS = CUSTOMER.method("update_address", commands.UpdateAddress, AddressShown)
+REMOVE_ADDRESS = CUSTOMER.method("remove_address", commands.RemoveAddress, VersionShown)
+SET_DEFAULT_ADDRESS = CUSTOMER.method(
+    "set_default_address", commands.SetDefaultAddress, AddressShown
+)
+UPDATE_PREFERENCES = CUSTOMER.method(
+    "update_preferences", commands.UpdatePreferences, PreferencesShown
+)
+RECORD_ORDER = CUSTOMER.method("record_order", commands.RecordOrder, VersionShown)
 
 REGISTER = CUSTOMER.method(
-    "register", RegisterCustomer, CustomerShown, own_id=("profile", "customer_id")
+    "register", commands.RegisterCustomer, CustomerShown, own_id=("profile", "customer_id")
 )
 LOGIN = CUSTOMER.method("login", PasswordAttempt, Outcome)
 COMPLETE_LOGIN = CUSTOMER.method("complete_login", ChallengeAnswer, Outcome)
-START_TOTP = CUSTOMER.method("start_totp", StartTotpEnrollment, CustomerShown)
+START_TOTP = CUSTOMER.method("start_totp", commands.StartTotpEnrollment, CustomerShown)
 CONFIRM_TOTP = CUSTOMER.method("confirm_totp", TotpCode, CustomerShown)
 DISABLE_TOTP = CUSTOMER.method("disable_totp", SecondFactor, Outcome)
 REQUEST_EMAIL_VERIFICATION = CUSTOMER.method(
-    "request_email_verification", RequestEmailVerification, VersionShown
+    "request_email_verification", commands.RequestEmailVerification, VersionShown
 )
-VERIFY_EMAIL = CUSTOMER.method("verify_email", VerifyEmail, CustomerShown)
+VERIFY_EMAIL = CUSTOMER.method("verify_email", commands.VerifyEmail, CustomerShown)
 REQUEST_PASSWORD_RESET = CUSTOMER.method(
-    "request_password_reset", RequestPasswordReset, VersionShown
+    "request_password_reset", commands.RequestPasswordReset, VersionShown
 )
-RESET_PASSWORD = CUSTOMER.method("reset_password", ResetPassword, VersionShown)
+RESET_PASSWORD = CUSTOMER.method("reset_password", commands.ResetPassword, VersionShown)
 
 GET = CUSTOMER.method("get", ReadCustomer, CustomerShown)
 GET_ADDRESSES = CUSTOMER.method_without_request("get_addresses", AddressesShown)

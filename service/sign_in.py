@@ -36,15 +36,7 @@ from actors.customer_protocol import (
 from actors.invoker import SidecarUnavailable
 from actors.key_claims import KeyClaims
 from actors.sign_in import totp_context
-from domain.commands import (
-    CreateCustomer,
-    RegisterCustomer,
-    RequestEmailVerification,
-    RequestPasswordReset,
-    ResetPassword,
-    StartTotpEnrollment,
-    VerifyEmail,
-)
+from domain import commands
 from domain.events import CUSTOMER_LOCKED, LOGGED_IN, SECOND_FACTOR_REQUESTED, TOTP_DISABLED
 from domain.policy import Policy
 from domain.unique_keys import email_key
@@ -114,12 +106,12 @@ class SignIn:
     bcrypt_cost: int
     totp_issuer: str
 
-    async def register(self, profile: CreateCustomer, password: str) -> CustomerShown:
+    async def register(self, profile: commands.CreateCustomer, password: str) -> CustomerShown:
         """Sign up: the customer starts pending verification; an email token goes
         out, sealed in the ``customer.registered`` event for the notification service."""
         customer_id = profile.customer_id
         token = one_time.new_token(customer_id)
-        command = RegisterCustomer(
+        command = commands.RegisterCustomer(
             profile=profile,
             password_hash=await self._hash(password),
             verification_digest=one_time.digest(token),
@@ -169,7 +161,7 @@ class SignIn:
         secret = totp.new_secret()
         sealed = self.secrets.totp_keys.seal(secret.encode(), totp_context(customer_id))
         codes = one_time.new_recovery_codes()
-        command = StartTotpEnrollment(
+        command = commands.StartTotpEnrollment(
             key_id=sealed.key_id,
             sealed_secret=sealed.ciphertext,
             recovery_digests=tuple(_recovery_digest(code) for code in codes),
@@ -198,7 +190,7 @@ class SignIn:
     async def request_email_verification(self, customer_id: str) -> None:
         """Send a new verification token (it voids the previous one)."""
         token = one_time.new_token(customer_id)
-        command = RequestEmailVerification(
+        command = commands.RequestEmailVerification(
             digest=one_time.digest(token),
             delivery=self._delivery("email_verification", customer_id, token),
         )
@@ -208,7 +200,7 @@ class SignIn:
         customer_id = one_time.customer_of(token)
         if customer_id is None:
             raise _INVALID_TOKEN
-        command = VerifyEmail(digest=one_time.digest(token))
+        command = commands.VerifyEmail(digest=one_time.digest(token))
         return await self.customers.ask(customer_id, VERIFY_EMAIL, command)
 
     async def request_password_reset(self, email: str) -> None:
@@ -220,7 +212,7 @@ class SignIn:
         if holder is None:
             return
         token = one_time.new_token(holder)
-        command = RequestPasswordReset(
+        command = commands.RequestPasswordReset(
             digest=one_time.digest(token),
             delivery=self._delivery("password_reset", holder, token),
         )
@@ -234,7 +226,7 @@ class SignIn:
         customer_id = one_time.customer_of(token)
         if customer_id is None:
             raise _INVALID_TOKEN
-        command = ResetPassword(
+        command = commands.ResetPassword(
             digest=one_time.digest(token), password_hash=await self._hash(new_password)
         )
         await self.customers.ask(customer_id, RESET_PASSWORD, command)
