@@ -90,7 +90,26 @@ class DocumentStore:
         first-write concurrency without an ETag); otherwise the stored ETag must
         still be ``etag``. Either mismatch raises :class:`ConcurrencyConflict`.
         """
-        key = self.key(entity_id)
+        body = self._transaction(self.key(entity_id), document, event, etag)
+        data = json.dumps(body, separators=(",", ":")).encode()
+        try:
+            async with self._sidecar.post(
+                f"{self._base}/transaction", data=data, headers=JSON_HEADERS
+            ) as response:
+                status, answer = response.status, await response.read()
+        except TRANSPORT_FAILURES as exc:
+            raise StoreError(f"state transaction failed: {type(exc).__name__}") from exc
+        if status in (200, 204):
+            return
+        message = answer.decode(errors="replace").lower()
+        # The sidecar answers 500 for both; only its message tells them apart.
+        if "etag" in message or "no item was updated" in message:
+            raise ConcurrencyConflict("the customer changed since it was loaded")
+        raise StoreError(f"state transaction answered {status}")
+
+    def _transaction(
+        self, key: str, document: dict[str, Any], event: OutboxEvent, etag: str | None
+    ) -> dict[str, Any]:
         write: dict[str, Any] = {
             "key": key,
             "value": document,
@@ -109,25 +128,10 @@ class DocumentStore:
             "value": event_signature.signed(self._event_keys, event.type, event.data),
             "metadata": {"outbox.projection": "true", "contentType": "application/json"},
         }
-        body = {
+        return {
             "operations": [
                 {"operation": "upsert", "request": write},
-                # Exactly one projection op, and last: see DESIGN.md (outbox).
+                # Exactly one projection op, and last: see docs/architecture.md (the outbox).
                 {"operation": "upsert", "request": projection},
             ]
         }
-        data = json.dumps(body, separators=(",", ":")).encode()
-        try:
-            async with self._sidecar.post(
-                f"{self._base}/transaction", data=data, headers=JSON_HEADERS
-            ) as response:
-                status, answer = response.status, await response.read()
-        except TRANSPORT_FAILURES as exc:
-            raise StoreError(f"state transaction failed: {type(exc).__name__}") from exc
-        if status in (200, 204):
-            return
-        message = answer.decode(errors="replace").lower()
-        # The sidecar answers 500 for both; only its message tells them apart.
-        if "etag" in message or "no item was updated" in message:
-            raise ConcurrencyConflict("the customer changed since it was loaded")
-        raise StoreError(f"state transaction answered {status}")

@@ -16,34 +16,58 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from actors.claim_store import ClaimStore
+from actors.client import ActorClient
+from actors.codec import UnexpectedReply
 from actors.document_store import ConcurrencyConflict, StoreError
-from actors.invoker import ActorInvoker, SidecarUnavailable
+from actors.invoker import SidecarUnavailable
+from actors.protocol import FieldProblem, Refused
+from actors.unique_key_protocol import CLAIM, RELEASE, Granted, KeyRefusal, KeyRequest, Released
 from domain.claims import Claim
+from domain.errors import Refusal
+from domain.unique_keys import EMAIL, kind_of
 from observability.logging import get_logger
 
 log = get_logger(__name__)
 
-UNIQUE_KEY_ACTOR = "UniqueKey"
+_UNAVAILABLE = Refused(Refusal.UNAVAILABLE, "the unique key store is unavailable")
+_CONFLICT = Refused(Refusal.CONFLICT, "a unique value was claimed concurrently; retry")
+# A value another customer holds, by kind of key: (code, detail, field).
+_TAKEN = {EMAIL: (Refusal.EMAIL_TAKEN, "another customer already uses this email", "email")}
+_LEGACY_TAKEN = (
+    Refusal.LEGACY_ID_TAKEN,
+    "another customer already has this legacy id",
+    "legacy_id",
+)
+
+
+def refusal_for(reason: KeyRefusal, key: str) -> Refused[Refusal]:
+    """What the customer's command answers when its claim on ``key`` was refused."""
+    if reason is KeyRefusal.CONFLICT:
+        return _CONFLICT
+    if reason is not KeyRefusal.TAKEN:
+        return _UNAVAILABLE
+    code, detail, field = _TAKEN.get(kind_of(key), _LEGACY_TAKEN)
+    return Refused(code, detail, (FieldProblem(field, detail, str(code)),))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClaimOutcome:
-    """``refusal`` None: the customer holds the key; ``newly``: this claim took it
+    """``refused`` None: the customer holds the key; ``newly``: this claim took it
     (False when the customer held it already, as on a retry of a change that
     committed): only a key taken newly may be given back when the change fails."""
 
-    refusal: str | None
+    refused: Refused[Refusal] | None
     newly: bool = False
 
 
 class KeyClaims:
     def __init__(
         self,
-        invoker: ActorInvoker,
+        keys: ActorClient[KeyRefusal],
         claims: ClaimStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._invoker = invoker
+        self._keys = keys
         self._claims = claims
         self._clock = clock
 
@@ -57,26 +81,24 @@ class KeyClaims:
             pass  # claimed already (maybe by us): the key's actor decides
         except StoreError as exc:
             log.warning("claiming a unique key failed", error=str(exc))
-            return ClaimOutcome("unavailable")
+            return ClaimOutcome(_UNAVAILABLE)
         try:
-            reply = await self._invoker.call(
-                UNIQUE_KEY_ACTOR, key, "claim", {"customer_id": customer_id}
-            )
-        except SidecarUnavailable:
-            return ClaimOutcome("unavailable")
-        if reply.get("ok"):
-            return ClaimOutcome(None, newly=not reply.get("renewed", False))
-        return ClaimOutcome(str((reply.get("error") or {}).get("code", "unavailable")))
+            reply = await self._keys.call(key, CLAIM, KeyRequest(customer_id))
+        except (SidecarUnavailable, UnexpectedReply):
+            return ClaimOutcome(_UNAVAILABLE)
+        if isinstance(reply, Granted):
+            return ClaimOutcome(None, newly=not reply.renewed)
+        return ClaimOutcome(refusal_for(reply.code, key))
 
     async def release(self, key: str, customer_id: str) -> None:
         """Best effort: a claim left behind is stale, and the next claimant clears it."""
         try:
-            reply = await self._invoker.call(
-                UNIQUE_KEY_ACTOR, key, "release", {"customer_id": customer_id}
+            reply: Released | Refused[KeyRefusal] | None = await self._keys.call(
+                key, RELEASE, KeyRequest(customer_id)
             )
-        except SidecarUnavailable:
-            reply = {"ok": False}
-        if not reply.get("ok"):
+        except (SidecarUnavailable, UnexpectedReply):
+            reply = None
+        if not isinstance(reply, Released):
             log.warning("releasing a unique key failed; it stays claimed until contested")
 
     async def holder(self, key: str) -> str | None:

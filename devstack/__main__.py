@@ -38,7 +38,7 @@ from security.access_tokens import TokenIssuer
 DATA = PROJECT_ROOT / "data"
 LOGS = DATA / "logs"
 
-# The usual local ports (DESIGN.md); each control-plane part gets its own
+# The usual local ports (docs/architecture.md); each control-plane part gets its own
 # healthz and metrics port (both default to 8080/9090).
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379

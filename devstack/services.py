@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 from pathlib import Path
+from typing import ClassVar
 
 from devstack.processes import Process, StartupError, http_ready, tcp_ready, wait_until
 
@@ -178,43 +179,50 @@ def _dapr_binary(name: str) -> str:
     return str(path)
 
 
-@dataclasses.dataclass
-class Placement:
+class _ControlPlane:
+    """A Dapr control-plane process (placement, scheduler) on loopback, with its
+    own port, health and metrics ports."""
+
+    binary: ClassVar[str]
     port: int
     healthz_port: int
     metrics_port: int
-    raft_port: int
     log_dir: Path
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self) -> Process:
+    def _run(self, flags: list[str], timeout: float) -> Process:
         argv = [
-            _dapr_binary("placement"),
-            "--port",
-            str(self.port),
-            "--healthz-port",
-            str(self.healthz_port),
-            "--healthz-listen-address",
-            "127.0.0.1",
-            "--metrics-port",
-            str(self.metrics_port),
-            "--metrics-listen-address",
-            "127.0.0.1",
-            "--listen-address",
-            "127.0.0.1",
-            "--initial-cluster",
-            f"dapr-placement-0=127.0.0.1:{self.raft_port}",
+            _dapr_binary(self.binary),
+            *("--port", str(self.port), "--listen-address", "127.0.0.1"),
+            *("--healthz-port", str(self.healthz_port), "--healthz-listen-address", "127.0.0.1"),
+            *("--metrics-port", str(self.metrics_port), "--metrics-listen-address", "127.0.0.1"),
+            *flags,
         ]
-        process = Process("placement", argv, self.log_dir / "placement.log").start()
-        wait_until(tcp_ready(self.port), process, "placement", timeout=30)
+        process = Process(self.binary, argv, self.log_dir / f"{self.binary}.log").start()
+        wait_until(tcp_ready(self.port), process, self.binary, timeout=timeout)
         return process
 
 
 @dataclasses.dataclass
-class Scheduler:
+class Placement(_ControlPlane):
+    binary: ClassVar[str] = "placement"
+    port: int
+    healthz_port: int
+    metrics_port: int
+    raft_port: int
+    log_dir: Path
+
+    def start(self) -> Process:
+        cluster = f"dapr-placement-0=127.0.0.1:{self.raft_port}"
+        return self._run(["--initial-cluster", cluster], timeout=30)
+
+
+@dataclasses.dataclass
+class Scheduler(_ControlPlane):
+    binary: ClassVar[str] = "scheduler"
     port: int
     healthz_port: int
     metrics_port: int
@@ -223,38 +231,16 @@ class Scheduler:
     data_dir: Path
     log_dir: Path
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
     def start(self) -> Process:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        argv = [
-            _dapr_binary("scheduler"),
-            "--port",
-            str(self.port),
-            "--listen-address",
-            "127.0.0.1",
-            "--healthz-port",
-            str(self.healthz_port),
-            "--healthz-listen-address",
-            "127.0.0.1",
-            "--metrics-port",
-            str(self.metrics_port),
-            "--metrics-listen-address",
-            "127.0.0.1",
-            "--etcd-data-dir",
-            str(self.data_dir),
-            "--etcd-client-port",
-            str(self.etcd_client_port),
-            "--etcd-client-listen-address",
-            "127.0.0.1",
+        flags = [
+            *("--etcd-data-dir", str(self.data_dir)),
+            *("--etcd-client-port", str(self.etcd_client_port)),
+            *("--etcd-client-listen-address", "127.0.0.1"),
             "--etcd-initial-cluster",
             f"dapr-scheduler-server-0=http://127.0.0.1:{self.etcd_peer_port}",
         ]
-        process = Process("scheduler", argv, self.log_dir / "scheduler.log").start()
-        wait_until(tcp_ready(self.port), process, "scheduler", timeout=60)
-        return process
+        return self._run(flags, timeout=60)
 
 
 @dataclasses.dataclass

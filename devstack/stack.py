@@ -305,14 +305,15 @@ def _start_app(
         "CUSTOMER_REPLICA_ID": f"{app_id}-{ports.app}",
         **{key: str(value) for key, value in (env or {}).items()},
     }
-    app = Process(
-        app_id,
-        list(command),
-        root / "logs" / f"{app_id}.log",
-        env=app_env,
-        cwd=PROJECT_ROOT,
-        log_to_console=log_to_console,
-    )
+
+    def process(name: str, argv: Sequence[str]) -> Process:
+        """A process of this replica: its settings, its log."""
+        log = root / "logs" / f"{name}.log"
+        return Process(
+            name, list(argv), log, env=app_env, cwd=PROJECT_ROOT, log_to_console=log_to_console
+        )
+
+    app = process(app_id, command)
     sidecar: Process | None = None
     try:
         # Together, as the injector does: the SDK's actor host waits at start-up
@@ -322,17 +323,7 @@ def _start_app(
         app_url = f"http://127.0.0.1:{ports.app}"
         wait_until(http_ready(app_url + ready_path), app, app_id, timeout=90)
         spec.wait_ready(sidecar)
-        started = [
-            Process(
-                name,
-                list(argv),
-                root / "logs" / f"{name}.log",
-                env=app_env,
-                cwd=PROJECT_ROOT,
-                log_to_console=log_to_console,
-            ).start()
-            for name, argv in companions
-        ]
+        started = [process(name, argv).start() for name, argv in companions]
     except BaseException:
         if sidecar is not None:
             sidecar.stop()

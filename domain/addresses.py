@@ -12,6 +12,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
+from domain import fields
 from domain.address_format import normalize_address
 from domain.commands import (
     AddAddress,
@@ -36,27 +37,10 @@ from domain.events import (
     ADDRESS_DELETED,
     ADDRESS_UPDATED,
 )
-from domain.model import Address, AddressType, Customer, IdempotencyRecord
+from domain.model import ADDRESS_FIELDS, Address, AddressType, Customer, IdempotencyRecord
 from domain.policy import Policy
 from domain.transitions import Decision, advance, changed, check_if_match, require_live
 
-ADDRESS_FIELDS = frozenset(
-    {
-        "type",
-        "first_name",
-        "last_name",
-        "company",
-        "address_line_1",
-        "address_line_2",
-        "city",
-        "state_province",
-        "postal_code",
-        "country_code",
-        "phone",
-        "label",
-        "metadata",
-    }
-)
 IDEMPOTENCY_WINDOW = timedelta(hours=24)
 IDEMPOTENCY_RECORDS_KEPT = 100
 
@@ -86,17 +70,33 @@ def _current_defaults(customer: Customer) -> dict[AddressType, str | None]:
     }
 
 
-def _find(customer: Customer, address_id: str) -> Address:
-    address = customer.address(address_id)
+def _with_addresses(
+    customer: Customer,
+    now: datetime,
+    addresses: tuple[Address, ...],
+    preferred: dict[AddressType, str] | None = None,
+    **changes: Any,
+) -> Customer:
+    """The next version with ``addresses``, each kind's default settled on them."""
+    defaults = _settle_defaults(addresses, _current_defaults(customer), preferred)
+    return advance(customer, now, addresses=addresses, **defaults, **changes)
+
+
+def _live_address(
+    state: Customer | None, command: UpdateAddress | RemoveAddress | SetDefaultAddress
+) -> tuple[Customer, Address]:
+    """The live customer, at a version ``If-Match`` accepts, and the address named."""
+    customer = require_live(state, command.if_match)
+    address = customer.address(command.address_id)
     if address is None:
-        raise AddressNotFound(f"address {address_id} does not exist")
-    return address
+        raise AddressNotFound(f"address {command.address_id} does not exist")
+    return customer, address
 
 
-def _valid_fields(fields: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(fields.keys() - ADDRESS_FIELDS)
+def _valid_fields(sent: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(sent.keys() - ADDRESS_FIELDS)
     errors = [FieldError(name, "unknown field", "unknown") for name in unknown]
-    normalized, rule_errors = normalize_address(fields)
+    normalized, rule_errors = normalize_address(sent)
     if errors or rule_errors:
         raise InvalidFields(errors + rule_errors)
     return normalized
@@ -128,39 +128,27 @@ def decide_add_address(
         raise AddressAlreadyExists(f"address {command.address_id} already exists")
     if len(customer.addresses) >= policy.max_addresses:
         raise TooManyAddresses(f"a customer can have at most {policy.max_addresses} addresses")
-    fields = _valid_fields(command.fields)
-    address = Address.from_document(
-        {
-            **fields,
-            "id": command.address_id,
-            "is_verified": False,
-            "created_at": now.isoformat(),
-            "updated_at": now.isoformat(),
-        }
+    sent = fields.load(Address, _valid_fields(command.fields), ADDRESS_FIELDS)
+    address = Address(
+        id=command.address_id, is_verified=False, created_at=now, updated_at=now, **sent
     )
     addresses = (*customer.addresses, address)
     preferred = dict.fromkeys(address.type.kinds, address.id) if command.is_default else None
     if command.idempotency_key is not None:
         record = IdempotencyRecord(command.idempotency_key, fingerprint, address.id, now)
         records = (*records, record)
-    after = advance(
-        customer,
-        now,
-        addresses=addresses,
-        idempotency=records,
-        **_settle_defaults(addresses, _current_defaults(customer), preferred),
-    )
+    after = _with_addresses(customer, now, addresses, preferred, idempotency=records)
     return changed(ADDRESS_CREATED, customer, after, now)
 
 
 def decide_update_address(
     state: Customer | None, command: UpdateAddress, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, command.if_match)
-    address = _find(customer, command.address_id)
-    current = {k: v for k, v in address.to_document().items() if k in ADDRESS_FIELDS}
-    fields = _valid_fields({**current, **command.changes})
-    updated = Address.from_document({**address.to_document(), **fields})
+    customer, address = _live_address(state, command)
+    # The country's rules judge the address as a whole: the parts kept and those sent.
+    current = fields.dump(address, ADDRESS_FIELDS)
+    parts = _valid_fields({**current, **command.changes})
+    updated = dataclasses.replace(address, **fields.typed(Address, parts))
     defaults = _current_defaults(customer)
     holds = [kind for kind in updated.type.kinds if defaults[kind] == address.id]
     if command.is_default is False and holds:
@@ -181,23 +169,16 @@ def decide_update_address(
 def decide_remove_address(
     state: Customer | None, command: RemoveAddress, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, command.if_match)
-    _find(customer, command.address_id)
+    customer, _ = _live_address(state, command)
     addresses = tuple(a for a in customer.addresses if a.id != command.address_id)
-    after = advance(
-        customer,
-        now,
-        addresses=addresses,
-        **_settle_defaults(addresses, _current_defaults(customer)),
-    )
+    after = _with_addresses(customer, now, addresses)
     return changed(ADDRESS_DELETED, customer, after, now)
 
 
 def decide_set_default_address(
     state: Customer | None, command: SetDefaultAddress, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, command.if_match)
-    address = _find(customer, command.address_id)
+    customer, address = _live_address(state, command)
     kinds = address.type.kinds if command.kind in (None, AddressType.BOTH) else (command.kind,)
     if not all(address.type.serves(kind) for kind in kinds):
         raise InvalidFields(

@@ -68,6 +68,12 @@ def _with(customer: Customer, now: datetime, **changes: object) -> Customer:
     return advance(customer, now, credentials=credentials)
 
 
+def _enrolled(state: Customer | None) -> tuple[Customer, Totp | None]:
+    """The live customer and its TOTP enrollment, if any."""
+    customer = require_live(state, None)
+    return customer, customer.credentials.totp
+
+
 def _refuse_if_locked(customer: Customer, now: datetime) -> None:
     until = customer.credentials.locked_until
     if until is not None and until > now:
@@ -208,8 +214,7 @@ def decide_start_totp(
 def decide_confirm_totp(
     state: Customer | None, command: ConfirmTotp, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, None)
-    totp = customer.credentials.totp
+    customer, totp = _enrolled(state)
     if totp is None:
         raise TwoFactorState("start the enrollment first (POST .../2fa/enable)")
     if totp.enabled:
@@ -223,8 +228,7 @@ def decide_confirm_totp(
 def decide_disable_totp(
     state: Customer | None, command: DisableTotp, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, None)
-    totp = customer.credentials.totp
+    customer, totp = _enrolled(state)
     if totp is None or not totp.enabled:
         raise TwoFactorState("two-factor authentication is not enabled")
     _refuse_if_locked(customer, now)

@@ -141,9 +141,17 @@ class DisableTotp:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RequestEmailVerification:
+class TokenRequest:
+    """A new one-time token: its digest, and the token sealed for the notification
+    service (carried by the event)."""
+
     digest: str
     delivery: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestEmailVerification(TokenRequest):
+    pass
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -152,9 +160,8 @@ class VerifyEmail:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RequestPasswordReset:
-    digest: str
-    delivery: dict[str, Any]
+class RequestPasswordReset(TokenRequest):
+    pass
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

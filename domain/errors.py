@@ -6,6 +6,44 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+from typing import ClassVar
+
+
+class Refusal(enum.StrEnum):
+    """Every reason a Customer actor refuses a command: the ``code`` of its
+    refusal on the wire, which the HTTP layer maps, each to one problem."""
+
+    # Decided by the domain: each is the code of one DomainError below.
+    ALREADY_EXISTS = "already_exists"
+    NOT_FOUND = "not_found"
+    DELETED = "deleted"
+    NOT_DELETED = "not_deleted"
+    VERSION_MISMATCH = "version_mismatch"
+    ADDRESS_NOT_FOUND = "address_not_found"
+    ADDRESS_EXISTS = "address_exists"
+    TOO_MANY_ADDRESSES = "too_many_addresses"
+    DEFAULT_REQUIRED = "default_required"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENT_RESOURCE_GONE = "idempotent_resource_gone"
+    INVALID = "invalid"
+    INVALID_CREDENTIALS = "invalid_credentials"
+    LOCKED = "locked"
+    ACCOUNT_DISABLED = "account_disabled"
+    INVALID_CHALLENGE = "invalid_challenge"
+    INVALID_SECOND_FACTOR = "invalid_second_factor"
+    TWO_FACTOR_STATE = "two_factor_state"
+    INVALID_TOKEN = "invalid_token"  # noqa: S105 - a refusal code
+    ALREADY_VERIFIED = "already_verified"
+    # Decided by the actor around the domain.
+    EMAIL_TAKEN = "email_taken"
+    LEGACY_ID_TAKEN = "legacy_id_taken"
+    # The document or a unique value changed concurrently: nothing was written.
+    CONFLICT = "conflict"
+    # The store or the sidecar failed: nothing was written, or the outcome is unknown.
+    UNAVAILABLE = "unavailable"
+    # The request is not the method's command: a caller that skipped the routes.
+    BAD_COMMAND = "bad_command"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -18,7 +56,7 @@ class FieldError:
 class DomainError(Exception):
     """Base of every refusal."""
 
-    code = "domain_error"
+    code: ClassVar[Refusal]
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -26,61 +64,61 @@ class DomainError(Exception):
 
 
 class CustomerAlreadyExists(DomainError):
-    code = "already_exists"
+    code = Refusal.ALREADY_EXISTS
 
 
 class CustomerNotFound(DomainError):
-    code = "not_found"
+    code = Refusal.NOT_FOUND
 
 
 class CustomerDeleted(DomainError):
-    code = "deleted"
+    code = Refusal.DELETED
 
 
 class CustomerNotDeleted(DomainError):
-    code = "not_deleted"
+    code = Refusal.NOT_DELETED
 
 
 class VersionMismatch(DomainError):
     """The client's ``If-Match`` names a version that is no longer current."""
 
-    code = "version_mismatch"
+    code = Refusal.VERSION_MISMATCH
 
 
 class AddressNotFound(DomainError):
-    code = "address_not_found"
+    code = Refusal.ADDRESS_NOT_FOUND
 
 
 class AddressAlreadyExists(DomainError):
-    code = "address_exists"
+    code = Refusal.ADDRESS_EXISTS
 
 
 class TooManyAddresses(DomainError):
-    code = "too_many_addresses"
+    code = Refusal.TOO_MANY_ADDRESSES
 
 
 class DefaultAddressRequired(DomainError):
     """Unsetting a default would leave a type with addresses but no default."""
 
-    code = "default_required"
+    code = Refusal.DEFAULT_REQUIRED
 
 
 class IdempotencyKeyReused(DomainError):
     """The same ``Idempotency-Key`` came back with a different request."""
 
-    code = "idempotency_key_reused"
+    code = Refusal.IDEMPOTENCY_KEY_REUSED
 
 
 class IdempotentResourceGone(DomainError):
     """The key's request succeeded once, but what it created is gone."""
 
-    code = "idempotent_resource_gone"
+    code = Refusal.IDEMPOTENT_RESOURCE_GONE
 
 
 class InvalidFields(DomainError):
     """Rules a request breaks, every one of them (answered as one 422)."""
 
-    code = "invalid"
+    code = Refusal.INVALID
 
     def __init__(self, errors: list[FieldError]) -> None:
         super().__init__(f"{len(errors)} field error(s)")
@@ -90,11 +128,11 @@ class InvalidFields(DomainError):
 class InvalidCredentials(DomainError):
     """Unknown email or wrong password: the same answer for both."""
 
-    code = "invalid_credentials"
+    code = Refusal.INVALID_CREDENTIALS
 
 
 class AccountLocked(DomainError):
-    code = "locked"
+    code = Refusal.LOCKED
 
     def __init__(self, detail: str, retry_after_seconds: int) -> None:
         super().__init__(detail)
@@ -102,28 +140,28 @@ class AccountLocked(DomainError):
 
 
 class AccountDisabled(DomainError):
-    code = "account_disabled"
+    code = Refusal.ACCOUNT_DISABLED
 
 
 class InvalidChallenge(DomainError):
-    code = "invalid_challenge"
+    code = Refusal.INVALID_CHALLENGE
 
 
 class InvalidSecondFactor(DomainError):
-    code = "invalid_second_factor"
+    code = Refusal.INVALID_SECOND_FACTOR
 
 
 class TwoFactorState(DomainError):
     """2FA is not in the state the command needs (already on, not started...)."""
 
-    code = "two_factor_state"
+    code = Refusal.TWO_FACTOR_STATE
 
 
 class InvalidToken(DomainError):
     """A verification or reset token that is unknown, used or expired."""
 
-    code = "invalid_token"
+    code = Refusal.INVALID_TOKEN
 
 
 class AlreadyVerified(DomainError):
-    code = "already_verified"
+    code = Refusal.ALREADY_VERIFIED

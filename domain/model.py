@@ -13,7 +13,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from domain import fields
 from domain.credentials import Credentials
+from domain.fields import Internal, Part, Settable
 from domain.timestamps import timestamp
 
 __all__ = ["timestamp"]  # re-exported: the form every document and event uses
@@ -80,65 +82,34 @@ INITIAL_CONSENT_SOURCE = "default"
 @dataclasses.dataclass(frozen=True, slots=True)
 class Address:
     id: str
-    type: AddressType
-    first_name: str | None
-    last_name: str | None
-    company: str | None
-    address_line_1: str
-    address_line_2: str | None
-    city: str
-    state_province: str | None
-    postal_code: str | None
-    country_code: str
-    phone: str | None
-    label: str | None
+    type: Settable[AddressType]
+    first_name: Settable[str | None]
+    last_name: Settable[str | None]
+    company: Settable[str | None]
+    address_line_1: Settable[str]
+    address_line_2: Settable[str | None]
+    city: Settable[str]
+    state_province: Settable[str | None]
+    postal_code: Settable[str | None]
+    country_code: Settable[str]
+    phone: Settable[str | None]
+    label: Settable[str | None]
     is_verified: bool
-    metadata: dict[str, Any]
+    metadata: Settable[dict[str, Any]]
     created_at: datetime
     updated_at: datetime
 
     def to_document(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "type": self.type.value,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "company": self.company,
-            "address_line_1": self.address_line_1,
-            "address_line_2": self.address_line_2,
-            "city": self.city,
-            "state_province": self.state_province,
-            "postal_code": self.postal_code,
-            "country_code": self.country_code,
-            "phone": self.phone,
-            "label": self.label,
-            "is_verified": self.is_verified,
-            "metadata": self.metadata,
-            "created_at": timestamp(self.created_at),
-            "updated_at": timestamp(self.updated_at),
-        }
+        return fields.dump(self, ADDRESS_DOCUMENT)
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Address:
-        return cls(
-            id=doc["id"],
-            type=AddressType(doc["type"]),
-            first_name=doc.get("first_name"),
-            last_name=doc.get("last_name"),
-            company=doc.get("company"),
-            address_line_1=doc["address_line_1"],
-            address_line_2=doc.get("address_line_2"),
-            city=doc["city"],
-            state_province=doc.get("state_province"),
-            postal_code=doc.get("postal_code"),
-            country_code=doc["country_code"],
-            phone=doc.get("phone"),
-            label=doc.get("label"),
-            is_verified=bool(doc.get("is_verified", False)),
-            metadata=dict(doc.get("metadata") or {}),
-            created_at=datetime.fromisoformat(doc["created_at"]),
-            updated_at=datetime.fromisoformat(doc["updated_at"]),
-        )
+        return cls(**fields.load(cls, doc, ADDRESS_DOCUMENT))
+
+
+# What an address document holds, and what of it a client sets.
+ADDRESS_DOCUMENT = fields.flat_names(Address)
+ADDRESS_FIELDS = frozenset(fields.names(Address, fields.Role.SETTABLE))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -247,55 +218,37 @@ class OrderStats:
         )
 
 
-# The profile: fields a client sets directly (create and update).
-PROFILE_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "phone",
-    "date_of_birth",
-    "gender",
-    "customer_type",
-    "status",
-    "registration_source",
-    "metadata",
-    "customer_group_id",
-    "legacy_id",
-)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class Customer:
     """One customer as of ``version``; every committed change adds one to it."""
 
     id: str
-    email: str
-    first_name: str | None
-    last_name: str | None
-    phone: str | None
-    date_of_birth: date | None
-    gender: Gender | None
-    customer_type: CustomerType
-    status: CustomerStatus
+    email: Settable[str]
+    first_name: Settable[str | None]
+    last_name: Settable[str | None]
+    phone: Settable[str | None]
+    date_of_birth: Settable[date | None]
+    gender: Settable[Gender | None]
+    customer_type: Settable[CustomerType]
+    status: Settable[CustomerStatus]
     email_verified: bool
-    registration_source: str | None
-    metadata: dict[str, Any]
-    customer_group_id: str | None
+    registration_source: Settable[str | None]
+    metadata: Settable[dict[str, Any]]
+    customer_group_id: Settable[str | None]
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
     version: int
-    legacy_id: str | None = None
-    addresses: tuple[Address, ...] = ()
+    legacy_id: Settable[str | None] = None
+    addresses: Part[tuple[Address, ...]] = ()
     default_shipping_address_id: str | None = None
     default_billing_address_id: str | None = None
-    preferences: Preferences | None = None
+    preferences: Part[Preferences | None] = None
     last_login_at: datetime | None = None
-    # Internal: never in a snapshot, an event or a reply.
-    create_fingerprint: str | None = None
-    idempotency: tuple[IdempotencyRecord, ...] = ()
-    credentials: Credentials = dataclasses.field(default_factory=Credentials)
-    orders: OrderStats = dataclasses.field(default_factory=OrderStats)
+    create_fingerprint: Internal[str | None] = None
+    idempotency: Internal[tuple[IdempotencyRecord, ...]] = ()
+    credentials: Internal[Credentials] = dataclasses.field(default_factory=Credentials)
+    orders: Part[OrderStats] = dataclasses.field(default_factory=OrderStats)
 
     @property
     def deleted(self) -> bool:
@@ -315,37 +268,14 @@ class Customer:
     def profile(self) -> dict[str, Any]:
         """The customer resource of the API: everything but addresses and preferences."""
         return {
-            "id": self.id,
-            "email": self.email,
-            "first_name": self.first_name,
-            "last_name": self.last_name,
-            "phone": self.phone,
-            "date_of_birth": self.date_of_birth.isoformat() if self.date_of_birth else None,
-            "gender": self.gender.value if self.gender else None,
-            "customer_type": self.customer_type.value,
-            "status": self.status.value,
-            "email_verified": self.email_verified,
-            "registration_source": self.registration_source,
-            "metadata": self.metadata,
-            "customer_group_id": self.customer_group_id,
-            "legacy_id": self.legacy_id,
-            "default_shipping_address_id": self.default_shipping_address_id,
-            "default_billing_address_id": self.default_billing_address_id,
-            "created_at": timestamp(self.created_at),
-            "updated_at": timestamp(self.updated_at),
-            "deleted_at": timestamp(self.deleted_at) if self.deleted_at else None,
-            "last_login_at": timestamp(self.last_login_at) if self.last_login_at else None,
+            **fields.dump(self, PROFILE_DOCUMENT),
             "two_factor_enabled": self.two_factor_enabled,
-            "version": self.version,
         }
 
     @property
     def two_factor_enabled(self) -> bool:
-        totp = self.current_credentials().totp
+        totp = self.credentials.totp
         return totp is not None and totp.enabled
-
-    def current_credentials(self) -> Credentials:
-        return self.credentials
 
     def address_view(self, address: Address) -> dict[str, Any]:
         """An address as the API shows it: with the defaults it holds."""
@@ -375,47 +305,30 @@ class Customer:
             "internal": {
                 "create_fingerprint": self.create_fingerprint,
                 "idempotency": [record.to_document() for record in self.idempotency],
-                "credentials": self.current_credentials().to_document(),
+                "credentials": self.credentials.to_document(),
                 "recorded_order_ids": list(self.orders.recorded_order_ids),
             },
         }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Customer:
-        dob = doc.get("date_of_birth")
-        gender = doc.get("gender")
-        created_at = datetime.fromisoformat(doc["created_at"])
-        internal = doc.get("internal") or {}
+        profile = fields.load(cls, doc, PROFILE_DOCUMENT)
+        internal_part = doc.get("internal") or {}
         return cls(
-            id=doc["id"],
-            email=doc["email"],
-            first_name=doc.get("first_name"),
-            last_name=doc.get("last_name"),
-            phone=doc.get("phone"),
-            date_of_birth=date.fromisoformat(dob) if dob else None,
-            gender=Gender(gender) if gender else None,
-            customer_type=CustomerType(doc["customer_type"]),
-            status=CustomerStatus(doc["status"]),
-            email_verified=bool(doc.get("email_verified", False)),
-            registration_source=doc.get("registration_source"),
-            metadata=dict(doc.get("metadata") or {}),
-            customer_group_id=doc.get("customer_group_id"),
-            created_at=created_at,
-            updated_at=datetime.fromisoformat(doc["updated_at"]),
-            deleted_at=_parse_time(doc.get("deleted_at")),
-            version=int(doc["version"]),
-            legacy_id=doc.get("legacy_id"),
+            **profile,
             addresses=tuple(Address.from_document(a) for a in doc.get("addresses") or ()),
-            default_shipping_address_id=doc.get("default_shipping_address_id"),
-            default_billing_address_id=doc.get("default_billing_address_id"),
-            preferences=Preferences.from_document(doc.get("preferences"), created_at),
-            last_login_at=_parse_time(doc.get("last_login_at")),
-            create_fingerprint=internal.get("create_fingerprint"),
-            credentials=Credentials.from_document(internal.get("credentials")),
+            preferences=Preferences.from_document(doc.get("preferences"), profile["created_at"]),
+            create_fingerprint=internal_part.get("create_fingerprint"),
+            credentials=Credentials.from_document(internal_part.get("credentials")),
             orders=OrderStats.from_document(
-                doc.get("orders"), internal.get("recorded_order_ids") or []
+                doc.get("orders"), internal_part.get("recorded_order_ids") or []
             ),
             idempotency=tuple(
-                IdempotencyRecord.from_document(r) for r in internal.get("idempotency") or ()
+                IdempotencyRecord.from_document(r) for r in internal_part.get("idempotency") or ()
             ),
         )
+
+
+# The profile as documents hold it (its plain values), and what of it a client sets.
+PROFILE_DOCUMENT = fields.flat_names(Customer)
+PROFILE_FIELDS = fields.names(Customer, fields.Role.SETTABLE)

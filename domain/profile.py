@@ -6,6 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
+from domain import fields
 from domain.commands import CreateCustomer, DeleteCustomer, RestoreCustomer, UpdateCustomer
 from domain.errors import (
     CustomerAlreadyExists,
@@ -38,6 +39,29 @@ def _group_errors(group: str | None, policy: Policy) -> list[FieldError]:
     return [FieldError("customer_group_id", f"unknown customer group (known: {known})", "unknown")]
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ProfileChange:
+    """A PATCH of the profile: the fields sent, typed as ``Customer`` declares them."""
+
+    values: dict[str, Any]
+
+    @classmethod
+    def of(cls, sent: dict[str, Any], policy: Policy) -> ProfileChange:
+        """The change ``sent`` asks for, or every rule it breaks."""
+        errors = [
+            FieldError(field, "cannot be changed", "read_only")
+            for field in sorted(sent.keys() - UPDATABLE_FIELDS)
+        ]
+        if "customer_group_id" in sent:
+            errors += _group_errors(sent["customer_group_id"], policy)
+        if errors:
+            raise InvalidFields(errors)
+        return cls(fields.typed(Customer, sent))
+
+    def applied_to(self, customer: Customer) -> Customer:
+        return dataclasses.replace(customer, **self.values)
+
+
 def decide_create(
     state: Customer | None, command: CreateCustomer, now: datetime, policy: Policy
 ) -> Decision:
@@ -50,25 +74,15 @@ def decide_create(
     group = command.customer_group_id or policy.default_customer_group
     if errors := _group_errors(group, policy):
         raise InvalidFields(errors)
+    profile = {name: getattr(command, name) for name in PROFILE_FIELDS}
     customer = Customer(
+        **{**profile, "metadata": dict(command.metadata), "customer_group_id": group},
         id=command.customer_id,
-        email=command.email,
-        first_name=command.first_name,
-        last_name=command.last_name,
-        phone=command.phone,
-        date_of_birth=command.date_of_birth,
-        gender=command.gender,
-        customer_type=command.customer_type,
-        status=command.status,
         email_verified=False,
-        registration_source=command.registration_source,
-        metadata=dict(command.metadata),
-        customer_group_id=group,
         created_at=now,
         updated_at=now,
         deleted_at=None,
         version=1,
-        legacy_id=command.legacy_id,
         preferences=Preferences.initial(now),
         create_fingerprint=command.fingerprint,
     )
@@ -79,16 +93,7 @@ def decide_update(
     state: Customer | None, command: UpdateCustomer, now: datetime, policy: Policy
 ) -> Decision:
     customer = require_live(state, command.if_match)
-    errors = [
-        FieldError(field, "cannot be changed", "read_only")
-        for field in sorted(command.changes.keys() - UPDATABLE_FIELDS)
-    ]
-    if "customer_group_id" in command.changes:
-        errors += _group_errors(command.changes["customer_group_id"], policy)
-    if errors:
-        raise InvalidFields(errors)
-    merged: dict[str, Any] = {**customer.to_document(), **command.changes}
-    updated = Customer.from_document(merged)
+    updated = ProfileChange.of(command.changes, policy).applied_to(customer)
     if updated.profile() == customer.profile():
         return customer, None
     email_changed = normalize_email(updated.email) != normalize_email(customer.email)

@@ -9,16 +9,24 @@ at-least-once outbox therefore change nothing.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from domain.model import PREFERENCE_DEFAULTS
+from domain import fields
+from domain.model import (
+    ADDRESS_DOCUMENT,
+    PREFERENCE_DEFAULTS,
+    PROFILE_DOCUMENT,
+    Address,
+    Customer,
+)
 from domain.segments import Rule, Segment, memberships
 from domain.unique_keys import normalize_email
 
@@ -34,114 +42,85 @@ def _time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-_UPSERT_CUSTOMER = """
-INSERT INTO customers AS c (
-    id, version, email, email_normalized, first_name, last_name, phone, date_of_birth,
-    gender, customer_type, status, email_verified, registration_source, metadata,
-    customer_group_id, legacy_id, two_factor_enabled, total_orders, total_spent,
-    last_order_at, created_at, updated_at, deleted_at, last_login_at, projected_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, $15, $16, $17,
-        $18, $19, $20, $21, $22, $23, $24, now())
-ON CONFLICT (id) DO UPDATE SET
-    version = EXCLUDED.version, email = EXCLUDED.email,
-    email_normalized = EXCLUDED.email_normalized, first_name = EXCLUDED.first_name,
-    last_name = EXCLUDED.last_name, phone = EXCLUDED.phone,
-    date_of_birth = EXCLUDED.date_of_birth, gender = EXCLUDED.gender,
-    customer_type = EXCLUDED.customer_type, status = EXCLUDED.status,
-    email_verified = EXCLUDED.email_verified,
-    registration_source = EXCLUDED.registration_source, metadata = EXCLUDED.metadata,
-    customer_group_id = EXCLUDED.customer_group_id, legacy_id = EXCLUDED.legacy_id,
-    two_factor_enabled = EXCLUDED.two_factor_enabled, total_orders = EXCLUDED.total_orders,
-    total_spent = EXCLUDED.total_spent, last_order_at = EXCLUDED.last_order_at,
-    created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
-    deleted_at = EXCLUDED.deleted_at, last_login_at = EXCLUDED.last_login_at,
-    projected_at = now()
-WHERE c.version < EXCLUDED.version
-RETURNING id
-"""
+# What the read model keeps of a customer: the profile as documents hold it (but
+# the default address ids: each address row says which defaults it holds), and
+# what it derives for search and segments. Each table's columns are derived from
+# the domain's declarations; tests/unit/test_field_sets.py checks the migrations.
+_DEFAULT_IDS = ("default_shipping_address_id", "default_billing_address_id")
+_PROFILE = tuple(name for name in PROFILE_DOCUMENT if name not in _DEFAULT_IDS)
+CUSTOMER_COLUMNS = (
+    *_PROFILE,
+    "email_normalized",
+    "two_factor_enabled",
+    "total_orders",
+    "total_spent",
+    "last_order_at",
+)
+ADDRESS_COLUMNS = (*ADDRESS_DOCUMENT, "customer_id", "is_default_shipping", "is_default_billing")
+PREFERENCE_COLUMNS = ("customer_id", *PREFERENCE_DEFAULTS, "custom_preferences", "updated_at")
+_JSON_COLUMNS = frozenset({"metadata", "custom_preferences"})
 
-_INSERT_ADDRESS = """
-INSERT INTO customer_addresses (
-    id, customer_id, type, first_name, last_name, company, address_line_1, address_line_2,
-    city, state_province, postal_code, country_code, phone, label, is_verified,
-    is_default_shipping, is_default_billing, metadata, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-        $18::jsonb, $19, $20)
-"""
 
-_PREFERENCE_COLUMNS = tuple(PREFERENCE_DEFAULTS)
-_UPSERT_PREFERENCES = f"""
-INSERT INTO customer_preferences (customer_id, {", ".join(_PREFERENCE_COLUMNS)},
-    custom_preferences, updated_at)
-VALUES ($1, {", ".join(f"${n + 2}" for n in range(len(_PREFERENCE_COLUMNS)))},
-    ${len(_PREFERENCE_COLUMNS) + 2}::jsonb, ${len(_PREFERENCE_COLUMNS) + 3})
-ON CONFLICT (customer_id) DO UPDATE SET
-    {", ".join(f"{c} = EXCLUDED.{c}" for c in _PREFERENCE_COLUMNS)},
-    custom_preferences = EXCLUDED.custom_preferences, updated_at = EXCLUDED.updated_at
-"""  # noqa: S608 - the column names are constants of this module
+def _insert(table: str, columns: tuple[str, ...], *constants: tuple[str, str]) -> str:
+    names = [*columns, *(name for name, _ in constants)]
+    values = [f"${n}{'::jsonb' if c in _JSON_COLUMNS else ''}" for n, c in enumerate(columns, 1)]
+    values += [value for _, value in constants]
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"  # noqa: S608 - our column names
+
+
+def _replacing(columns: tuple[str, ...]) -> str:
+    return ", ".join(f"{column} = EXCLUDED.{column}" for column in columns)
+
+
+_UPSERT_CUSTOMER = (
+    _insert("customers AS c", CUSTOMER_COLUMNS, ("projected_at", "now()"))
+    + f" ON CONFLICT (id) DO UPDATE SET {_replacing(CUSTOMER_COLUMNS[1:])}, projected_at = now()"
+    + " WHERE c.version < EXCLUDED.version RETURNING id"
+)
+_INSERT_ADDRESS = _insert("customer_addresses", ADDRESS_COLUMNS)
+_UPSERT_PREFERENCES = (
+    _insert("customer_preferences", PREFERENCE_COLUMNS)
+    + f" ON CONFLICT (customer_id) DO UPDATE SET {_replacing(PREFERENCE_COLUMNS[1:])}"
+)
+
+
+def _sql_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return value
 
 
 def _customer_row(s: dict[str, Any]) -> tuple[Any, ...]:
+    profile = fields.load(Customer, s, _PROFILE)
     orders = s.get("orders") or {}
-    dob = s.get("date_of_birth")
-    return (
-        s["id"],
-        int(s["version"]),
-        s["email"],
-        normalize_email(s["email"]),
-        s.get("first_name"),
-        s.get("last_name"),
-        s.get("phone"),
-        date.fromisoformat(dob) if dob else None,
-        s.get("gender"),
-        s["customer_type"],
-        s["status"],
-        bool(s.get("email_verified")),
-        s.get("registration_source"),
-        json.dumps(s.get("metadata") or {}),
-        s.get("customer_group_id"),
-        s.get("legacy_id"),
-        bool(s.get("two_factor_enabled")),
-        int(orders.get("total_orders", 0)),
-        Decimal(str(orders.get("total_spent", "0"))),
-        _time(orders.get("last_order_at")),
-        datetime.fromisoformat(s["created_at"]),
-        datetime.fromisoformat(s["updated_at"]),
-        _time(s.get("deleted_at")),
-        _time(s.get("last_login_at")),
-    )
+    derived = {
+        "email_normalized": normalize_email(s["email"]),
+        "two_factor_enabled": bool(s.get("two_factor_enabled")),
+        "total_orders": int(orders.get("total_orders", 0)),
+        "total_spent": Decimal(str(orders.get("total_spent", "0"))),
+        "last_order_at": _time(orders.get("last_order_at")),
+    }
+    row = {**profile, **derived}
+    return tuple(_sql_value(row[column]) for column in CUSTOMER_COLUMNS)
 
 
 def _address_row(s: dict[str, Any], a: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        a["id"],
-        s["id"],
-        a["type"],
-        a.get("first_name"),
-        a.get("last_name"),
-        a.get("company"),
-        a["address_line_1"],
-        a.get("address_line_2"),
-        a["city"],
-        a.get("state_province"),
-        a.get("postal_code"),
-        a["country_code"],
-        a.get("phone"),
-        a.get("label"),
-        bool(a.get("is_verified")),
-        a["id"] == s.get("default_shipping_address_id"),
-        a["id"] == s.get("default_billing_address_id"),
-        json.dumps(a.get("metadata") or {}),
-        datetime.fromisoformat(a["created_at"]),
-        datetime.fromisoformat(a["updated_at"]),
-    )
+    row = {
+        **fields.load(Address, a, ADDRESS_DOCUMENT),
+        "customer_id": s["id"],
+        "is_default_shipping": a["id"] == s.get("default_shipping_address_id"),
+        "is_default_billing": a["id"] == s.get("default_billing_address_id"),
+    }
+    return tuple(_sql_value(row[column]) for column in ADDRESS_COLUMNS)
 
 
 def _preference_row(s: dict[str, Any]) -> tuple[Any, ...]:
     p = s.get("preferences") or {}
     return (
         s["id"],
-        *(bool(p.get(c, PREFERENCE_DEFAULTS[c])) for c in _PREFERENCE_COLUMNS),
+        *(bool(p.get(flag, on)) for flag, on in PREFERENCE_DEFAULTS.items()),
         json.dumps(p.get("custom_preferences") or {}),
         _time(p.get("updated_at")) or datetime.fromisoformat(s["updated_at"]),
     )

@@ -87,6 +87,22 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
     return key, row_id
 
 
+# Each filter of CustomerFilter that is set adds its condition ({} is its value).
+_CONDITIONS = (
+    ("status", "c.status = {}"),
+    ("customer_type", "c.customer_type = {}"),
+    ("group", "c.customer_group_id = {}"),
+    (
+        "segment",
+        "EXISTS (SELECT 1 FROM segment_members m WHERE m.customer_id = c.id AND m.segment_id = {})",
+    ),
+    ("created_from", "c.created_at >= {}"),
+    ("created_to", "c.created_at < {}"),
+    ("email", "c.email_normalized = {}"),
+    ("q", "c.name_search @@ plainto_tsquery('simple', immutable_unaccent({}))"),
+)
+
+
 async def list_customers(
     conn: Connection, where: CustomerFilter, sort: Sort, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
@@ -99,25 +115,10 @@ async def list_customers(
 
     if not where.include_deleted:
         clauses.append("c.deleted_at IS NULL")
-    if where.status:
-        clauses.append(f"c.status = {arg(where.status)}")
-    if where.customer_type:
-        clauses.append(f"c.customer_type = {arg(where.customer_type)}")
-    if where.group:
-        clauses.append(f"c.customer_group_id = {arg(where.group)}")
-    if where.segment:
-        member = "EXISTS (SELECT 1 FROM segment_members m WHERE m.customer_id = c.id AND "
-        clauses.append(f"{member}m.segment_id = {arg(where.segment)})")
-    if where.created_from:
-        clauses.append(f"c.created_at >= {arg(where.created_from)}")
-    if where.created_to:
-        clauses.append(f"c.created_at < {arg(where.created_to)}")
-    if where.email:
-        clauses.append(f"c.email_normalized = {arg(normalize_email(where.email))}")
-    if where.q:
-        clauses.append(
-            f"c.name_search @@ plainto_tsquery('simple', immutable_unaccent({arg(where.q)}))"
-        )
+    for name, condition in _CONDITIONS:
+        if value := getattr(where, name):
+            value = normalize_email(value) if name == "email" else value
+            clauses.append(condition.format(arg(value)))
     if cursor is not None:
         key, row_id = decode_cursor(cursor, sort)
         if sort == "created_at":

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from security import command_signature
 from security.macs import MacKeyring
+from service.asgi import HttpMiddleware
 from service.gate import refuse
 from service.origin import Refused
 
@@ -31,17 +32,17 @@ FORGED_CALLBACK_MARKS = frozenset({b"dapr-api-call", b"x-dapr-remote"})
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 
-class ActorCallGuard:
+class ActorCallGuard(HttpMiddleware):
     def __init__(
         self, app: ASGIApp, keys: MacKeyring, clock: Callable[[], float] = time.time
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self._keys = keys
         self._clock = clock
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/actors/"):
+        if not path.startswith("/actors/"):
             await self.app(scope, receive, send)
             return
         try:

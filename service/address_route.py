@@ -18,8 +18,9 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
+from actors.customer_protocol import GET_ADDRESSES
 from domain.address_format import ADDRESS_PARTS, country_rule_errors
-from service.actor_replies import call_customer
+from service.dependencies import services
 from service.problems import Problem
 from service.schemas import AddressCreate, AddressUpdate
 
@@ -85,12 +86,8 @@ async def _stored_address(request: Request) -> dict[str, Any] | None:
         address_id = str(uuid.UUID(str(request.path_params["address_id"])))
     except (KeyError, ValueError):
         return None
-    actors = request.app.state.resources.actors
     try:
-        reply = await call_customer(actors, str(customer_id), "get_addresses")
+        shown = await services(request).customers.ask(str(customer_id), GET_ADDRESSES, None)
     except Problem:
         return None
-    found: dict[str, Any] | None = next(
-        (a for a in reply["addresses"] if a["id"] == address_id), None
-    )
-    return found
+    return shown.address(address_id)

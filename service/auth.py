@@ -1,97 +1,27 @@
-"""Who is calling, and may they touch this customer?
+"""May this caller touch this customer? The routes' guards.
 
-The gate (service/gate.py) has already decided where the request came from.
-A named service calling through Dapr acts with its configured scope (``read``
-or ``admin``); everyone else, a ``forward`` caller's end user included, is
-judged by a Bearer access token: role ``admin``, or role ``customer`` acting
-on its own id. Missing or bad tokens get 401; a caller reaching beyond what
-it may do gets 403.
+A role ``customer`` acts on its own id only, ``admin`` on anyone, and a
+service with the read scope only looks up (service/authentication.py says who
+the caller is). A caller reaching beyond what it may do gets 403.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
-import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from security.access_tokens import InvalidToken, TokenIssuer, VerifiedTokens
-from service.callers import Scope
-from service.origin import DIRECT, Headers, Origin
+from service.authentication import Principal, Role
+from service.dependencies import Authentication
+from service.origin import DIRECT, Origin
 from service.problems import Problem
-
-
-class Role(enum.Enum):
-    CUSTOMER = "customer"
-    ADMIN = "admin"
-    # A service with the read scope: look-ups only.
-    READER = "reader"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Principal:
-    subject: str
-    role: Role
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role is Role.ADMIN
-
-
-_SERVICE_ROLES = {Scope.READ: Role.READER, Scope.ADMIN: Role.ADMIN}
-
-
-class Authenticator:
-    def __init__(self, issuer: TokenIssuer) -> None:
-        self._tokens = VerifiedTokens(issuer.verify)
-
-    def authenticate(self, origin: Origin, authorization: str | None) -> Principal:
-        service_role = _SERVICE_ROLES.get(origin.scope) if origin.scope else None
-        if origin.caller is not None and service_role is not None:
-            return Principal(subject=f"app:{origin.caller}", role=service_role)
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthenticated("a Bearer access token is required")
-        try:
-            claims = self._tokens.verify(token.strip(), time.time())
-        except InvalidToken:
-            raise _unauthenticated("the access token is invalid or expired") from None
-        role = Role.ADMIN if claims.is_admin else Role.CUSTOMER
-        return Principal(subject=claims.subject, role=role)
-
-    def bearer_is_valid(self, headers: Headers) -> bool:
-        """For the gate: does the request carry a Bearer token we accept?"""
-        values = [value for key, value in headers if key == b"authorization"]
-        if len(values) != 1:
-            return False
-        scheme, _, token = values[0].decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return False
-        try:
-            self._tokens.verify(token.strip(), time.time())
-        except InvalidToken:
-            return False
-        return True
-
-
-def _unauthenticated(detail: str) -> Problem:
-    return Problem(
-        401,
-        "unauthenticated",
-        "Authentication required",
-        detail,
-        headers={"WWW-Authenticate": 'Bearer realm="customer-service"'},
-    )
 
 
 def _forbidden(detail: str) -> Problem:
     return Problem(403, "forbidden", "Not allowed", detail)
 
 
-async def _principal(request: Request) -> Principal:
-    authenticator: Authenticator = request.app.state.authenticator
+async def _principal(request: Request, authenticator: Authentication) -> Principal:
     origin: Origin = getattr(request.state, "origin", DIRECT)
     principal = authenticator.authenticate(origin, request.headers.get("authorization"))
     request.state.principal = principal

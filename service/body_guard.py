@@ -21,6 +21,7 @@ import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.asgi import HttpMiddleware
 from service.problems import PROBLEM_JSON, problem_body
 
 DRAIN_BYTES = 8 * 1024 * 1024
@@ -42,7 +43,7 @@ def json_depth(body: bytes) -> int:
     return deepest
 
 
-class BodyGuard:
+class BodyGuard(HttpMiddleware):
     def __init__(
         self,
         app: ASGIApp,
@@ -51,16 +52,13 @@ class BodyGuard:
         internal_prefixes: tuple[str, ...],
         max_depth: int,
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self._max = max_bytes
         self._internal_max = internal_max_bytes
         self._internal_prefixes = internal_prefixes
         self._max_depth = max_depth
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         internal = scope["path"].startswith(self._internal_prefixes)
         limit = self._internal_max if internal else self._max
         declared = _content_length(scope)

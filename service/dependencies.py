@@ -1,58 +1,62 @@
-"""Typed dependencies for routes, built once in the app's lifespan."""
+"""What routes are given: every shared object, built once by service/bootstrap.py,
+reaches a route as an ``Annotated`` parameter of its type."""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import aiohttp
 import asyncpg
 from fastapi import Depends, Request
 
-from actors.invoker import ActorInvoker
 from actors.key_claims import KeyClaims
-from domain.policy import Policy
-from security.access_tokens import TokenIssuer
-from security.command_secrets import CommandSecrets
-from security.keyring import Keyring
-from security.macs import MacKeyring
-from security.passwords import DecoyHash
-from service.publisher import Publisher
+from readmodel.segment_store import SegmentStore
+from service.actor_replies import CustomerActors
+from service.authentication import Authenticator
+from service.segment_jobs import SegmentJobs
 from service.settings import Settings
+from service.sign_in import SignIn
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AuthServices:
-    issuer: TokenIssuer
-    totp_keys: Keyring
-    notification_keys: Keyring
-    decoy: DecoyHash
-    policy: Policy
-    # Seals the passwords and codes that sign-in commands carry to an actor.
-    command_secrets: CommandSecrets
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Resources:
+class Services:
     settings: Settings
+    authenticator: Authenticator
     sidecar: aiohttp.ClientSession
-    actors: ActorInvoker
     database: asyncpg.Pool
-    auth: AuthServices
+    customers: CustomerActors
     keys: KeyClaims
-    publisher: Publisher
-    # Verifies the events this service published (the projector's check).
-    event_keys: MacKeyring
+    sign_in: SignIn
+    segments: SegmentStore
+    segment_jobs: SegmentJobs
 
 
-async def _resources(request: Request) -> Resources:
-    resources: Resources = request.app.state.resources
-    return resources
+def services(request: Request) -> Services:
+    """The app's services: the lifespan hands them to every request's state."""
+    built: Services = request.state.services
+    return built
 
 
-async def _actors(request: Request) -> ActorInvoker:
-    return (await _resources(request)).actors
+AppServices = Annotated[Services, Depends(services)]
 
 
-Deps = Annotated[Resources, Depends(_resources)]
-Actors = Annotated[ActorInvoker, Depends(_actors)]
+def _part(take: Callable[[Services], T]) -> Callable[[Services], T]:
+    def dependency(services: AppServices) -> T:
+        return take(services)
+
+    return dependency
+
+
+AppSettings = Annotated[Settings, Depends(_part(lambda s: s.settings))]
+Sidecar = Annotated[aiohttp.ClientSession, Depends(_part(lambda s: s.sidecar))]
+Database = Annotated[asyncpg.Pool, Depends(_part(lambda s: s.database))]
+Customers = Annotated[CustomerActors, Depends(_part(lambda s: s.customers))]
+Keys = Annotated[KeyClaims, Depends(_part(lambda s: s.keys))]
+SignInFlows = Annotated[SignIn, Depends(_part(lambda s: s.sign_in))]
+Segments = Annotated[SegmentStore, Depends(_part(lambda s: s.segments))]
+SegmentJobsDep = Annotated[SegmentJobs, Depends(_part(lambda s: s.segment_jobs))]
+Authentication = Annotated[Authenticator, Depends(_part(lambda s: s.authenticator))]

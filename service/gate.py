@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.asgi import HttpMiddleware
 from service.callers import Scope as CallerScope
 from service.origin import OPEN_PATHS, Headers, Refused, Way, classify
 from service.problems import PROBLEM_JSON, problem_body
@@ -19,7 +20,7 @@ from service.problems import PROBLEM_JSON, problem_body
 READ_METHODS = frozenset({"GET", "HEAD"})
 
 
-class CallerGate:
+class CallerGate(HttpMiddleware):
     def __init__(
         self,
         app: ASGIApp,
@@ -28,16 +29,13 @@ class CallerGate:
         callers: Mapping[str, CallerScope],
         bearer_is_valid: Callable[[Headers], bool],
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self._app_token = app_token.encode() if app_token else None
         self._app_id = app_id
         self._callers = dict(callers)
         self._bearer_is_valid = bearer_is_valid
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         headers: Headers = scope["headers"]
         try:

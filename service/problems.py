@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -10,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.errors import FieldError
 from observability.logging import get_logger
 from observability.metrics import ERRORS, endpoint_label
 
@@ -38,6 +40,19 @@ class Problem(Exception):
         self.detail = detail
         self.headers = headers
         self.extra = extra
+
+
+def validation_failed(errors: Sequence[FieldError]) -> Problem:
+    """422 with every field error of a body at once."""
+    return Problem(
+        422,
+        "validation-failed",
+        "The request is not valid",
+        f"{len(errors)} field error(s)",
+        errors=[
+            {"field": e.field, "in": "body", "message": e.message, "code": e.code} for e in errors
+        ],
+    )
 
 
 def problem_body(

@@ -9,7 +9,7 @@ come back as the same kind of field errors.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    create_model,
     field_validator,
     model_validator,
 )
@@ -120,44 +121,8 @@ def _as_document(model: BaseModel, exclude: set[str] | None = None) -> dict[str,
     return sent
 
 
-class CustomerCreate(BaseModel):
-    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [CREATE_EXAMPLE]})
-
-    email: Email
-    first_name: Name | None = None
-    last_name: Name | None = None
-    phone: Phone | None = None
-    date_of_birth: BirthDate | None = None
-    gender: Gender | None = None
-    customer_type: CustomerType = CustomerType.INDIVIDUAL
-    status: CustomerStatus = CustomerStatus.ACTIVE
-    registration_source: Short | None = None
-    metadata: FreeFormJSON = Field(default_factory=dict)
-    customer_group_id: Short | None = None
-    legacy_id: LegacyId | None = None
-
-    def to_command(self, customer_id: str, fingerprint: str | None) -> CreateCustomer:
-        dob = self.date_of_birth
-        return CreateCustomer(
-            customer_id=customer_id,
-            email=self.email,
-            first_name=self.first_name,
-            last_name=self.last_name,
-            phone=self.phone,
-            date_of_birth=dob.date() if isinstance(dob, datetime) else dob,
-            gender=self.gender,
-            customer_type=self.customer_type,
-            status=self.status,
-            registration_source=self.registration_source,
-            metadata=self.metadata,
-            customer_group_id=self.customer_group_id,
-            legacy_id=self.legacy_id,
-            fingerprint=fingerprint,
-        )
-
-
-class CustomerUpdate(BaseModel):
-    """A partial update: only the fields sent change; null clears an optional one."""
+class _Profile(BaseModel):
+    """What a client says about a customer: the fields every profile body shares."""
 
     model_config = _STRICT
 
@@ -168,10 +133,37 @@ class CustomerUpdate(BaseModel):
     date_of_birth: BirthDate | None = None
     gender: Gender | None = None
     customer_type: CustomerType | None = None
+
+
+class _AdminProfile(BaseModel):
+    """What only an admin (or another service) may set about a customer."""
+
+    model_config = _STRICT
+
     status: CustomerStatus | None = None
     metadata: FreeFormJSON | None = None
     customer_group_id: Short | None = None
     legacy_id: LegacyId | None = None
+
+
+ADMIN_FIELDS = frozenset(_AdminProfile.model_fields)
+
+
+class CustomerCreate(_AdminProfile, _Profile):
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [CREATE_EXAMPLE]})
+
+    email: Email
+    customer_type: CustomerType = CustomerType.INDIVIDUAL
+    status: CustomerStatus = CustomerStatus.ACTIVE
+    metadata: FreeFormJSON = Field(default_factory=dict)
+    registration_source: Short | None = None
+
+    def to_command(self, customer_id: str, fingerprint: str | None) -> CreateCustomer:
+        return CreateCustomer(customer_id=customer_id, fingerprint=fingerprint, **dict(self))
+
+
+class CustomerUpdate(_AdminProfile, _Profile):
+    """A partial update: only the fields sent change; null clears an optional one."""
 
     _required = field_validator("email", "customer_type", "status", "metadata")(_not_null)
 
@@ -179,32 +171,9 @@ class CustomerUpdate(BaseModel):
         return _as_document(self)
 
 
-class AddressCreate(BaseModel):
-    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [ADDRESS_EXAMPLE]})
+class _AddressParts(BaseModel):
+    """What a client says about an address: the fields its bodies share."""
 
-    # The seed's request repeats the path's customer id; if sent, it must match.
-    customer_id: Annotated[SafeText, Field(max_length=64)] | None = None
-    type: AddressType = AddressType.SHIPPING
-    first_name: Name | None = None
-    last_name: Name | None = None
-    company: Text255 | None = None
-    address_line_1: Text255
-    address_line_2: Text255 | None = None
-    city: Name
-    state_province: Name | None = None
-    postal_code: PostalCode | None = None
-    country_code: CountryCode
-    phone: Phone | None = None
-    label: Short | None = None
-    metadata: AddressMetadata = Field(default_factory=dict)
-    is_default: bool = False
-
-    def to_fields(self) -> dict[str, Any]:
-        fields: dict[str, Any] = self.model_dump(mode="json", exclude={"customer_id", "is_default"})
-        return fields
-
-
-class AddressUpdate(BaseModel):
     model_config = _STRICT
 
     type: AddressType | None = None
@@ -220,6 +189,26 @@ class AddressUpdate(BaseModel):
     phone: Phone | None = None
     label: Short | None = None
     metadata: AddressMetadata | None = None
+
+
+class AddressCreate(_AddressParts):
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [ADDRESS_EXAMPLE]})
+
+    type: AddressType = AddressType.SHIPPING
+    address_line_1: Text255
+    city: Name
+    country_code: CountryCode
+    metadata: AddressMetadata = Field(default_factory=dict)
+    # The seed's request repeats the path's customer id; if sent, it must match.
+    customer_id: Annotated[SafeText, Field(max_length=64)] | None = None
+    is_default: bool = False
+
+    def to_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = self.model_dump(mode="json", exclude={"customer_id", "is_default"})
+        return fields
+
+
+class AddressUpdate(_AddressParts):
     is_default: bool | None = None
 
     _required = field_validator(
@@ -237,18 +226,26 @@ class SetDefaultRequest(BaseModel):
     type: AddressType | None = None
 
 
-class PreferencesUpdate(BaseModel):
+def _flag_model(name: str, kind: Any, default: Any) -> type[BaseModel]:
+    """A model whose fields are the preference flags, as the domain lists them."""
+    flags: dict[str, Any] = dict.fromkeys(PREFERENCE_DEFAULTS, (kind, default))
+    return create_model(name, __module__=__name__, **flags)
+
+
+# The flags are declared once (domain.model.PREFERENCE_DEFAULTS); the bodies that
+# carry them inherit models generated from that list. Type checkers see BaseModel:
+# code reads the flags through flags() and model_dump, never by attribute.
+if TYPE_CHECKING:
+    _FlagsSent = BaseModel
+    _Flags = BaseModel
+else:
+    _FlagsSent = _flag_model("_FlagsSent", bool | None, None)
+    _Flags = _flag_model("_Flags", bool, ...)
+
+
+class PreferencesUpdate(_FlagsSent):
     model_config = _STRICT
 
-    email_marketing: bool | None = None
-    sms_marketing: bool | None = None
-    push_notifications: bool | None = None
-    newsletter: bool | None = None
-    data_sharing: bool | None = None
-    analytics_tracking: bool | None = None
-    cookie_consent: bool | None = None
-    order_updates: bool | None = None
-    promotional_emails: bool | None = None
     custom_preferences: FreeFormJSON | None = None
     # Where the consent was given, kept with each flag it changes.
     source: Short = "api"
@@ -331,16 +328,7 @@ class ConsentOut(BaseModel):
     source: str
 
 
-class PreferencesOut(BaseModel):
-    email_marketing: bool
-    sms_marketing: bool
-    push_notifications: bool
-    newsletter: bool
-    data_sharing: bool
-    analytics_tracking: bool
-    cookie_consent: bool
-    order_updates: bool
-    promotional_emails: bool
+class PreferencesOut(_Flags):
     custom_preferences: dict[str, Any]
     consents: dict[str, ConsentOut]
     updated_at: datetime
@@ -379,7 +367,7 @@ OneTimeToken = Annotated[SafeSecret, Field(min_length=10, max_length=200)]
 EmailLookup = Annotated[SafeText, Field(min_length=3, max_length=255)]
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(_Profile):
     """A customer signing up: a password, and the profile fields a customer sets."""
 
     model_config = ConfigDict(
@@ -388,29 +376,15 @@ class RegisterRequest(BaseModel):
     )
 
     email: Email
-    password: Password
-    first_name: Name | None = None
-    last_name: Name | None = None
-    phone: Phone | None = None
-    date_of_birth: BirthDate | None = None
-    gender: Gender | None = None
     customer_type: CustomerType = CustomerType.INDIVIDUAL
+    password: Password
     registration_source: Short | None = None
 
     def to_profile(self, customer_id: str) -> CreateCustomer:
-        dob = self.date_of_birth
-        return CreateCustomer(
-            customer_id=customer_id,
-            email=self.email,
-            first_name=self.first_name,
-            last_name=self.last_name,
-            phone=self.phone,
-            date_of_birth=dob.date() if isinstance(dob, datetime) else dob,
-            gender=self.gender,
-            customer_type=self.customer_type,
-            status=CustomerStatus.PENDING_VERIFICATION,
-            registration_source=self.registration_source,
-        )
+        profile = dict(self)
+        del profile["password"]
+        status = CustomerStatus.PENDING_VERIFICATION
+        return CreateCustomer(customer_id=customer_id, status=status, **profile)
 
 
 class LoginRequest(BaseModel):

@@ -10,6 +10,8 @@ from datetime import timedelta
 import aiohttp
 import asyncpg
 
+from actors.client import ActorClient
+from actors.customer_protocol import CUSTOMER
 from actors.invoker import ActorInvoker
 from observability.logging import get_logger
 from observability.metrics import process_exited
@@ -58,8 +60,8 @@ async def _run(
         )
 
     projector = Projector(pool, event_keys, announce)
-    actors = ActorInvoker(sidecar, settings.mac_keyring("command"))
-    deliveries = Deliveries(projector, actors, publisher, settings.dead_letter_topic)
+    customers = ActorClient(ActorInvoker(sidecar, settings.mac_keyring("command")), CUSTOMER)
+    deliveries = Deliveries(projector, customers, publisher, settings.dead_letter_topic)
     heartbeat = Heartbeat(
         publisher, settings.heartbeat_topic, settings.replica_id, settings.heartbeat_seconds
     )

@@ -17,9 +17,13 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from actors.codec import encode
-from actors.invoker import ActorInvoker, SidecarUnavailable
+from actors.client import ActorClient
+from actors.codec import UnexpectedReply
+from actors.customer_protocol import RECORD_ORDER
+from actors.invoker import SidecarUnavailable
+from actors.protocol import Refused
 from domain.commands import RecordOrder
+from domain.errors import Refusal
 from observability.logging import get_logger
 from observability.metrics import DEAD_LETTERS
 from readmodel.projector import Event, Outcome, Projector, Verdict, decode
@@ -47,12 +51,12 @@ class Deliveries:
     def __init__(
         self,
         projector: Projector,
-        actors: ActorInvoker,
+        customers: ActorClient[Refusal],
         publisher: Publisher,
         dead_letter_topic: str,
     ) -> None:
         self._projector = projector
-        self._actors = actors
+        self._customers = customers
         self._publisher = publisher
         self._dead_letter_topic = dead_letter_topic
 
@@ -71,17 +75,16 @@ class Deliveries:
 
     async def _record(self, customer_id: str, command: RecordOrder) -> Outcome:
         try:
-            reply = await self._actors.call(
-                "Customer", customer_id, "record_order", encode(command)
-            )
+            reply = await self._customers.call(customer_id, RECORD_ORDER, command)
         except SidecarUnavailable as exc:
             return Outcome(Verdict.RETRY, str(exc))
-        if reply.get("ok"):
+        except UnexpectedReply as exc:
+            return Outcome(Verdict.DEAD_LETTER, f"refused: {exc}")
+        if not isinstance(reply, Refused):
             return Outcome(Verdict.APPLIED)
-        code = (reply.get("error") or {}).get("code")
-        if code in ("unavailable", "conflict"):
-            return Outcome(Verdict.RETRY, str(code))
-        return Outcome(Verdict.DEAD_LETTER, f"refused: {code}")
+        if reply.code in (Refusal.UNAVAILABLE, Refusal.CONFLICT):
+            return Outcome(Verdict.RETRY, str(reply.code))
+        return Outcome(Verdict.DEAD_LETTER, f"refused: {reply.code}")
 
     async def _answer(self, delivery: Delivery, outcome: Outcome) -> Answer:
         if outcome.verdict is Verdict.RETRY:

@@ -10,6 +10,7 @@ end it starts over.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -21,40 +22,31 @@ from observability.metrics import RECONCILE_DRIFT, RECONCILE_SWEEPS
 from readmodel.projector import Projector
 from readmodel.reconcile import Drift, next_batch
 from service.publisher import Publisher, PublishFailed
-from worker.pacing import pause
+from worker.pacing import repeat
 
 log = get_logger(__name__)
 
 
+@dataclasses.dataclass(eq=False)
 class Reconciler:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        projector: Projector,
-        publisher: Publisher,
-        topic: str,
-        batch: int,
-        pause: float,
-        grace: timedelta,
-    ) -> None:
-        self._pool = pool
-        self._projector = projector
-        self._publisher = publisher
-        self._topic = topic
-        self._batch = batch
-        self._pause = pause
-        self._grace = grace
-        self.repaired = 0
-        self.last_sweep_at: datetime | None = None
+    pool: asyncpg.Pool
+    projector: Projector
+    publisher: Publisher
+    topic: str
+    batch: int
+    # Seconds between batches.
+    interval: float
+    # How old a write must be before its missing event counts as lost.
+    grace: timedelta
+    repaired: int = dataclasses.field(default=0, init=False)
+    last_sweep_at: datetime | None = dataclasses.field(default=None, init=False)
+    _after: str = dataclasses.field(default="", init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
-        after = ""
-        while not stop.is_set():
-            try:
-                after = await self._step(after)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("reconciliation paused", error=type(exc).__name__)
-            await pause(stop, self._pause)
+        await repeat(stop, self.interval, self._next_batch, "reconciliation paused")
+
+    async def _next_batch(self) -> None:
+        self._after = await self._step(self._after)
 
     async def sweep(self) -> int:
         """One whole sweep now (for commands and tests): the repairs made."""
@@ -65,9 +57,9 @@ class Reconciler:
                 return self.repaired - before
 
     async def _step(self, after: str) -> str:
-        written_before = datetime.now(UTC) - self._grace
-        async with self._pool.acquire() as conn:
-            batch = await next_batch(conn, after, self._batch, written_before)
+        written_before = datetime.now(UTC) - self.grace
+        async with self.pool.acquire() as conn:
+            batch = await next_batch(conn, after, self.batch, written_before)
         for drift in batch.drifts:
             await self._repair(drift)
         if batch.next_key is None:
@@ -85,11 +77,11 @@ class Reconciler:
             "snapshot": drift.snapshot,
         }
         try:
-            await self._publisher.publish(self._topic, CUSTOMER_RESYNCED, drift.customer_id, data)
+            await self.publisher.publish(self.topic, CUSTOMER_RESYNCED, drift.customer_id, data)
         except PublishFailed as exc:
             log.warning("a drifted customer could not be published again", error=str(exc))
             return  # the next sweep finds it again
-        await self._projector.project(drift.snapshot)
+        await self.projector.project(drift.snapshot)
         self.repaired += 1
         RECONCILE_DRIFT.inc()
         log.info(

@@ -4,6 +4,7 @@ replica): what health needs to tell the truth about event delivery."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +16,7 @@ from observability.logging import get_logger
 from observability.metrics import HEARTBEAT_AGE, STALE_OUTBOX_MARKERS
 from readmodel.state_table import ensure_marker_index, stale_markers
 from worker.heartbeat import Heartbeat
-from worker.pacing import pause
+from worker.pacing import repeat
 from worker.reconciler import Reconciler
 from worker.streaming import TopicStream
 
@@ -42,38 +43,24 @@ def _moment(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+@dataclasses.dataclass(eq=False)
 class StatusReport:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        replica: str,
-        heartbeat: Heartbeat,
-        streams: Sequence[TopicStream],
-        reconciler: Reconciler,
-        projection_lag: Callable[[], float | None],
-        marker_age: float,
-        every: float,
-    ) -> None:
-        self._pool = pool
-        self._replica = replica
-        self._heartbeat = heartbeat
-        self._streams = streams
-        self._reconciler = reconciler
-        self._marker_age = marker_age
-        self._every = every
-        self._projection_lag = projection_lag
-        self._indexed = False
+    pool: asyncpg.Pool
+    replica: str
+    heartbeat: Heartbeat
+    streams: Sequence[TopicStream]
+    reconciler: Reconciler
+    projection_lag: Callable[[], float | None]
+    # Outbox markers older than this many seconds are counted as left behind.
+    marker_age: float
+    every: float
+    _indexed: bool = dataclasses.field(default=False, init=False)
 
     async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await self.report()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("status report failed", error=type(exc).__name__)
-            await pause(stop, self._every)
+        await repeat(stop, self.every, self.report, "status report failed")
 
     async def report(self) -> None:
-        heartbeat = self._heartbeat
+        heartbeat = self.heartbeat
         if heartbeat.received_at is not None:
             HEARTBEAT_AGE.set(time.time() - heartbeat.received_at)
         streams = {
@@ -82,24 +69,24 @@ class StatusReport:
                 "received": stream.state.received,
                 "last_error": stream.state.last_error,
             }
-            for stream in self._streams
+            for stream in self.streams
         }
-        async with self._pool.acquire() as conn:
+        async with self.pool.acquire() as conn:
             markers, oldest = 0, None
             self._indexed = self._indexed or await ensure_marker_index(conn)
             if self._indexed:
-                markers, oldest = await stale_markers(conn, self._marker_age)
+                markers, oldest = await stale_markers(conn, self.marker_age)
             STALE_OUTBOX_MARKERS.set(markers)
             await conn.execute(
                 _UPSERT,
-                self._replica,
+                self.replica,
                 _moment(heartbeat.sent_at),
                 _moment(heartbeat.received_at),
                 heartbeat.publish_error,
                 json.dumps(streams),
-                self._projection_lag(),
+                self.projection_lag(),
                 markers,
                 oldest,
-                self._reconciler.repaired,
-                self._reconciler.last_sweep_at,
+                self.reconciler.repaired,
+                self.reconciler.last_sweep_at,
             )

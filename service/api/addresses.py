@@ -7,14 +7,22 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response, status
 
-from actors.codec import encode
+from actors.customer_protocol import (
+    ADD_ADDRESS,
+    GET_ADDRESSES,
+    REMOVE_ADDRESS,
+    SET_DEFAULT_ADDRESS,
+    UPDATE_ADDRESS,
+    AddressShown,
+)
 from domain.commands import AddAddress, RemoveAddress, SetDefaultAddress, UpdateAddress
-from service.actor_replies import call_customer, tag_version
+from domain.errors import FieldError
+from service.actor_replies import tag_version
 from service.address_route import AddressRoute
 from service.auth import OwnerAdminOrReader, OwnerOrAdmin
-from service.dependencies import Actors
+from service.dependencies import Customers
 from service.preconditions import IdempotencyKey, IfMatch, address_id_for
-from service.problems import Problem
+from service.problems import Problem, validation_failed
 from service.schemas import (
     AddressCreate,
     AddressList,
@@ -31,9 +39,9 @@ router = APIRouter(
 )
 
 
-def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:
-    tag_version(response, reply["version"])
-    return {"address": reply["address"], "version": reply["version"]}
+def _present(response: Response, shown: AddressShown) -> dict[str, Any]:
+    tag_version(response, shown.version)
+    return {"address": shown.address, "version": shown.version}
 
 
 @router.post(
@@ -45,26 +53,14 @@ def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:
 async def create_address(
     customer_id: uuid.UUID,
     body: AddressCreate,
-    actors: Actors,
+    customers: Customers,
     response: Response,
     if_match: IfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
     if body.customer_id is not None and body.customer_id != str(customer_id):
-        raise Problem(
-            422,
-            "validation-failed",
-            "The request is not valid",
-            "1 field error(s)",
-            errors=[
-                {
-                    "field": "customer_id",
-                    "in": "body",
-                    "message": "does not match the customer in the path",
-                    "code": "mismatch",
-                }
-            ],
-        )
+        mismatch = FieldError("customer_id", "does not match the customer in the path", "mismatch")
+        raise validation_failed([mismatch])
     command = AddAddress(
         address_id=address_id_for(str(customer_id), idempotency_key),
         fields=body.to_fields(),
@@ -72,30 +68,29 @@ async def create_address(
         idempotency_key=idempotency_key,
         if_match=if_match,
     )
-    reply = await call_customer(actors, str(customer_id), "add_address", encode(command))
+    shown = await customers.ask(str(customer_id), ADD_ADDRESS, command)
     response.headers["Location"] = f"/api/v1/customers/{customer_id}/addresses/{command.address_id}"
-    if not reply["committed"]:
+    if not shown.committed:
         response.headers["Idempotent-Replayed"] = "true"
-    return _present(response, reply)
+    return _present(response, shown)
 
 
 @router.get("", response_model=AddressList, dependencies=[OwnerAdminOrReader])
-async def list_addresses(customer_id: uuid.UUID, actors: Actors, response: Response) -> Any:
-    reply = await call_customer(actors, str(customer_id), "get_addresses")
-    tag_version(response, reply["version"])
-    return {"addresses": reply["addresses"], "version": reply["version"]}
+async def list_addresses(customer_id: uuid.UUID, customers: Customers, response: Response) -> Any:
+    shown = await customers.ask(str(customer_id), GET_ADDRESSES, None)
+    tag_version(response, shown.version)
+    return {"addresses": shown.addresses, "version": shown.version}
 
 
 @router.get("/{address_id}", response_model=AddressReply, dependencies=[OwnerAdminOrReader])
 async def get_address(
-    customer_id: uuid.UUID, address_id: uuid.UUID, actors: Actors, response: Response
+    customer_id: uuid.UUID, address_id: uuid.UUID, customers: Customers, response: Response
 ) -> Any:
-    reply = await call_customer(actors, str(customer_id), "get_addresses")
-    found = next((a for a in reply["addresses"] if a["id"] == str(address_id)), None)
+    shown = await customers.ask(str(customer_id), GET_ADDRESSES, None)
+    found = shown.address(str(address_id))
     if found is None:
         raise Problem(404, "address-not-found", "Address not found")
-    tag_version(response, reply["version"])
-    return {"address": found, "version": reply["version"]}
+    return _present(response, AddressShown(address=found, version=shown.version))
 
 
 @router.patch("/{address_id}", response_model=AddressReply, dependencies=[OwnerOrAdmin])
@@ -103,7 +98,7 @@ async def update_address(
     customer_id: uuid.UUID,
     address_id: uuid.UUID,
     body: AddressUpdate,
-    actors: Actors,
+    customers: Customers,
     response: Response,
     if_match: IfMatch,
 ) -> Any:
@@ -113,29 +108,28 @@ async def update_address(
         is_default=body.is_default,
         if_match=if_match,
     )
-    reply = await call_customer(actors, str(customer_id), "update_address", encode(command))
-    return _present(response, reply)
+    return _present(response, await customers.ask(str(customer_id), UPDATE_ADDRESS, command))
 
 
 @router.delete("/{address_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[OwnerOrAdmin])
 async def delete_address(
     customer_id: uuid.UUID,
     address_id: uuid.UUID,
-    actors: Actors,
+    customers: Customers,
     response: Response,
     if_match: IfMatch,
 ) -> None:
     """Removes the address; if it was a default, another of its kind takes over."""
     command = RemoveAddress(address_id=str(address_id), if_match=if_match)
-    reply = await call_customer(actors, str(customer_id), "remove_address", encode(command))
-    tag_version(response, reply["version"])
+    shown = await customers.ask(str(customer_id), REMOVE_ADDRESS, command)
+    tag_version(response, shown.version)
 
 
 @router.post("/{address_id}/set-default", response_model=AddressReply, dependencies=[OwnerOrAdmin])
 async def set_default_address(
     customer_id: uuid.UUID,
     address_id: uuid.UUID,
-    actors: Actors,
+    customers: Customers,
     response: Response,
     if_match: IfMatch,
     body: Annotated[SetDefaultRequest | None, Body()] = None,
@@ -143,5 +137,5 @@ async def set_default_address(
     command = SetDefaultAddress(
         address_id=str(address_id), kind=body.type if body else None, if_match=if_match
     )
-    reply = await call_customer(actors, str(customer_id), "set_default_address", encode(command))
-    return _present(response, reply)
+    shown = await customers.ask(str(customer_id), SET_DEFAULT_ADDRESS, command)
+    return _present(response, shown)

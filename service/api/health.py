@@ -19,7 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from service.delivery_health import UP, Limits, judge
-from service.dependencies import Deps, Resources
+from service.dependencies import AppServices, Services
 from service.schemas import DependencyHealth, HealthReply
 
 router = APIRouter(tags=["health"])
@@ -27,10 +27,10 @@ router = APIRouter(tags=["health"])
 _CHECK_TIMEOUT_SECONDS = 2.0
 
 
-async def _sidecar(resources: Resources) -> DependencyHealth:
+async def _sidecar(services: Services) -> DependencyHealth:
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
-            async with resources.sidecar.get("/v1.0/healthz") as response:
+            async with services.sidecar.get("/v1.0/healthz") as response:
                 status = response.status
     except Exception as exc:
         return DependencyHealth(status="down", detail=type(exc).__name__)
@@ -39,20 +39,20 @@ async def _sidecar(resources: Resources) -> DependencyHealth:
     return DependencyHealth(status="up")
 
 
-async def _postgres(resources: Resources) -> DependencyHealth:
+async def _postgres(services: Services) -> DependencyHealth:
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
-            await resources.database.fetchval("SELECT 1")
+            await services.database.fetchval("SELECT 1")
     except Exception as exc:
         return DependencyHealth(status="down", detail=type(exc).__name__)
     return DependencyHealth(status="up")
 
 
-async def _delivery(resources: Resources) -> dict[str, DependencyHealth]:
-    settings = resources.settings
+async def _delivery(services: Services) -> dict[str, DependencyHealth]:
+    settings = services.settings
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
-            report = await resources.database.fetchrow(
+            report = await services.database.fetchrow(
                 "SELECT * FROM worker_status WHERE replica = $1", settings.replica_id
             )
     except Exception as exc:
@@ -78,16 +78,16 @@ def _answer(checks: dict[str, DependencyHealth]) -> JSONResponse:
 
 
 @router.get("/api/v1/customers/health", response_model=HealthReply)
-async def health(resources: Deps) -> JSONResponse:
+async def health(services: AppServices) -> JSONResponse:
     sidecar, postgres, delivery = await asyncio.gather(
-        _sidecar(resources), _postgres(resources), _delivery(resources)
+        _sidecar(services), _postgres(services), _delivery(services)
     )
     return _answer({"sidecar": sidecar, "postgres": postgres, **delivery})
 
 
 @router.get("/readyz", response_model=HealthReply)
-async def readiness(resources: Deps) -> JSONResponse:
-    sidecar, postgres = await asyncio.gather(_sidecar(resources), _postgres(resources))
+async def readiness(services: AppServices) -> JSONResponse:
+    sidecar, postgres = await asyncio.gather(_sidecar(services), _postgres(services))
     return _answer({"sidecar": sidecar, "postgres": postgres})
 
 

@@ -7,11 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from actors.codec import encode
+from actors.customer_protocol import GET_PREFERENCES, UPDATE_PREFERENCES, PreferencesShown
 from domain.commands import UpdatePreferences
-from service.actor_replies import call_customer, tag_version
+from service.actor_replies import tag_version
 from service.auth import OwnerAdminOrReader, OwnerOrAdmin
-from service.dependencies import Actors
+from service.dependencies import Customers
 from service.preconditions import IfMatch
 from service.schemas import PreferencesReply, PreferencesUpdate
 
@@ -21,21 +21,21 @@ router = APIRouter(
 )
 
 
-def _present(response: Response, reply: dict[str, Any]) -> dict[str, Any]:
-    tag_version(response, reply["version"])
-    return {"preferences": reply["preferences"], "version": reply["version"]}
+def _present(response: Response, shown: PreferencesShown) -> dict[str, Any]:
+    tag_version(response, shown.version)
+    return {"preferences": shown.preferences, "version": shown.version}
 
 
 @router.get("", response_model=PreferencesReply, dependencies=[OwnerAdminOrReader])
-async def get_preferences(customer_id: uuid.UUID, actors: Actors, response: Response) -> Any:
-    return _present(response, await call_customer(actors, str(customer_id), "get_preferences"))
+async def get_preferences(customer_id: uuid.UUID, customers: Customers, response: Response) -> Any:
+    return _present(response, await customers.ask(str(customer_id), GET_PREFERENCES, None))
 
 
 @router.patch("", response_model=PreferencesReply, dependencies=[OwnerOrAdmin])
 async def update_preferences(
     customer_id: uuid.UUID,
     body: PreferencesUpdate,
-    actors: Actors,
+    customers: Customers,
     response: Response,
     if_match: IfMatch,
 ) -> Any:
@@ -46,5 +46,5 @@ async def update_preferences(
         source=body.source,
         if_match=if_match,
     )
-    reply = await call_customer(actors, str(customer_id), "update_preferences", encode(command))
-    return _present(response, reply)
+    shown = await customers.ask(str(customer_id), UPDATE_PREFERENCES, command)
+    return _present(response, shown)

@@ -1,4 +1,4 @@
-"""The write path of DESIGN.md, end to end on the real stack.
+"""The write path of docs/architecture.md, end to end on the real stack.
 
 POST -> Customer actor -> one state transaction (document + outbox event)
 -> Postgres row and exactly one CloudEvent on customer-events.

@@ -1,4 +1,4 @@
-"""The Dapr resources under components/ say what DESIGN.md needs them to say."""
+"""The Dapr resources under components/ say what docs/architecture.md needs them to say."""
 
 from __future__ import annotations
 

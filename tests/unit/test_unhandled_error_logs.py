@@ -15,7 +15,9 @@ from fastapi.testclient import TestClient
 from observability.logging import configure_logging
 from security import one_time
 from service.app import create_app
+from service.dependencies import services
 from service.settings import Settings
+from service.sign_in import SignIn
 from tests.support.credentials import admin_token
 
 RESET_TOKEN = f"{uuid.uuid4()}.{'r' * 43}"
@@ -32,7 +34,9 @@ def test_no_secret_reaches_the_log_of_an_unhandled_error(
     monkeypatch.setattr(one_time, "customer_of", failing_lookup)
     configure_logging("info")
     app = create_app(Settings(environment="development"))
-    app.state.resources = types.SimpleNamespace()  # the lifespan is not run here
+    # The lifespan is not run here: the sign-in flows have no sidecar, keys or database.
+    idle = SignIn(None, None, None, None, 0, "")  # type: ignore[arg-type]
+    app.dependency_overrides[services] = lambda: types.SimpleNamespace(sign_in=idle)
     client = TestClient(app, raise_server_exceptions=False)
 
     response = client.post(

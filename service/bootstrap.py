@@ -1,0 +1,203 @@
+"""Every shared object of the API process, built once, in order.
+
+``edge`` builds what exists before the event loop runs (what the middleware
+needs). ``start`` runs in the app's lifespan: it opens the sidecar session and
+the database pool, registers the actors with the SDK's actor host, and builds
+the services the routes are given (service/dependencies.py). ``stop`` closes
+what ``start`` opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import timedelta
+
+import aiohttp
+import asyncpg
+from dapr.actor import ActorId
+from dapr.actor.runtime.config import ActorRuntimeConfig
+from dapr.actor.runtime.context import ActorRuntimeContext
+from dapr.actor.runtime.runtime import ActorRuntime
+from dapr.ext.fastapi import DaprActor
+
+from actors.claim_store import ClaimStore
+from actors.client import ActorClient
+from actors.customer_actor import Customer, CustomerHandlers
+from actors.customer_protocol import CUSTOMER
+from actors.customer_shell import CustomerShell
+from actors.document_store import DocumentStore
+from actors.hosting import HostedActor
+from actors.invoker import ActorInvoker
+from actors.key_claims import KeyClaims
+from actors.serialization import PlainJSONSerializer
+from actors.sign_in import SignInFacts
+from actors.unique_key_actor import UniqueKey, UniqueKeyShell
+from actors.unique_key_protocol import UNIQUE_KEY
+from domain.policy import Policy
+from observability.logging import get_logger
+from observability.metrics import process_exited
+from readmodel.groups import record_groups
+from readmodel.segment_store import SegmentStore
+from security.access_tokens import TokenIssuer
+from security.command_secrets import CommandSecrets
+from security.macs import MacKeyring
+from security.passwords import DecoyHash
+from service.actor_replies import CustomerActors
+from service.authentication import Authenticator
+from service.dependencies import Services
+from service.publisher import Publisher
+from service.segment_jobs import SegmentJobs
+from service.settings import Settings
+from service.sidecar import make_sidecar_session
+from service.sign_in import SignIn, SignInSecrets
+
+log = get_logger(__name__)
+
+CUSTOMER_KEY_PREFIX = "customer"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Edge:
+    settings: Settings
+    # Signs actor calls and checks the calls the actor host receives.
+    command_keys: MacKeyring
+    issuer: TokenIssuer
+    authenticator: Authenticator
+
+
+def edge(settings: Settings) -> Edge:
+    issuer = TokenIssuer(
+        secret=settings.signing_secret(),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        lifetime=timedelta(minutes=settings.access_token_minutes),
+    )
+    return Edge(settings, settings.mac_keyring("command"), issuer, Authenticator(issuer))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Core:
+    """What the actors and the routes share."""
+
+    policy: Policy
+    event_keys: MacKeyring
+    documents: DocumentStore
+    claims: ClaimStore
+    keys: KeyClaims
+    invoker: ActorInvoker
+
+
+def policy_of(settings: Settings) -> Policy:
+    return Policy(
+        customer_groups=frozenset(settings.groups),
+        default_customer_group=settings.default_group,
+        max_addresses=settings.max_addresses,
+    )
+
+
+def _core(edge: Edge, sidecar: aiohttp.ClientSession) -> _Core:
+    settings = edge.settings
+    event_keys = settings.mac_keyring("event")
+    documents = DocumentStore(sidecar, settings.state_store, CUSTOMER_KEY_PREFIX, event_keys)
+    claims = ClaimStore(sidecar, settings.state_store)
+    invoker = ActorInvoker(sidecar, edge.command_keys)
+    keys = KeyClaims(ActorClient(invoker, UNIQUE_KEY), claims)
+    return _Core(policy_of(settings), event_keys, documents, claims, keys, invoker)
+
+
+async def _register_actors(
+    host: DaprActor, settings: Settings, core: _Core, facts: SignInFacts
+) -> None:
+    def customer(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
+        shell = CustomerShell(str(actor_id.id), core.documents, core.keys, core.policy)
+        return Customer(ctx, actor_id, CustomerHandlers(shell, facts))
+
+    def unique_key(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
+        shell = UniqueKeyShell(str(actor_id.id), core.claims, core.documents)
+        return UniqueKey(ctx, actor_id, shell)
+
+    ActorRuntime.set_actor_config(
+        ActorRuntimeConfig(
+            actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds),
+            actor_scan_interval=timedelta(seconds=settings.actor_scan_interval_seconds),
+            drain_ongoing_call_timeout=timedelta(seconds=20),
+            drain_rebalanced_actors=True,
+        )
+    )
+    serializer = PlainJSONSerializer()
+    for actor, factory in ((Customer, customer), (UniqueKey, unique_key)):
+        await host.register_actor(
+            actor,
+            message_serializer=serializer,
+            state_serializer=serializer,
+            actor_factory=factory,
+        )
+
+
+async def start(edge: Edge, host: DaprActor) -> Services:
+    settings = edge.settings
+    sidecar = make_sidecar_session(settings)
+    # min_size=0: start even while Postgres is down; health reports it.
+    database = await asyncpg.create_pool(
+        settings.database_url, min_size=0, max_size=settings.database_pool_size, command_timeout=5
+    )
+    core = _core(edge, sidecar)
+    # A decoy hash at the configured cost: unknown emails take as long as known ones.
+    secrets = SignInSecrets(
+        issuer=edge.issuer,
+        totp_keys=settings.keyring("totp"),
+        notification_keys=settings.keyring("notification"),
+        decoy=await asyncio.to_thread(DecoyHash, settings.bcrypt_cost),
+        command_secrets=CommandSecrets(edge.command_keys),
+    )
+    facts = SignInFacts(secrets.totp_keys, secrets.decoy, secrets.command_secrets)
+    await _register_actors(host, settings, core, facts)
+    services = _services(edge, sidecar, database, core, secrets)
+    await record_groups(database, list(settings.groups))
+    await services.segment_jobs.resume()
+    log.info(
+        "customer-service ready",
+        environment=settings.environment,
+        sidecar=settings.sidecar_url,
+        tracing=settings.tracing_enabled,
+    )
+    return services
+
+
+def _services(
+    edge: Edge,
+    sidecar: aiohttp.ClientSession,
+    database: asyncpg.Pool,
+    core: _Core,
+    secrets: SignInSecrets,
+) -> Services:
+    settings = edge.settings
+    customers = CustomerActors(ActorClient(core.invoker, CUSTOMER))
+    publisher = Publisher(sidecar, settings.pubsub, core.event_keys, settings.app_id)
+    sign_in = SignIn(
+        customers,
+        core.keys,
+        secrets,
+        core.policy,
+        settings.bcrypt_cost,
+        settings.totp_issuer,
+    )
+    return Services(
+        settings=settings,
+        authenticator=edge.authenticator,
+        sidecar=sidecar,
+        database=database,
+        customers=customers,
+        keys=core.keys,
+        sign_in=sign_in,
+        segments=SegmentStore(database),
+        segment_jobs=SegmentJobs(database, publisher, settings.events_topic),
+    )
+
+
+async def stop(services: Services) -> None:
+    await services.segment_jobs.close()
+    await services.sidecar.close()
+    process_exited()
+    await services.database.close()

@@ -1,0 +1,286 @@
+"""The Customer actor's write protocol on in-memory fakes: load, decide, claim,
+commit within the fence, then remember and release (actors/customer_shell.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from actors.customer_actor import CustomerHandlers
+from actors.customer_protocol import (
+    AddressShown,
+    CustomerShown,
+    Outcome,
+    PasswordAttempt,
+    ReadCustomer,
+    VersionShown,
+)
+from actors.customer_shell import CustomerShell
+from actors.document_store import StoreError
+from actors.protocol import FieldProblem, Refused
+from actors.sign_in import SignInFacts
+from actors.unique_key_protocol import KeyRefusal
+from domain.claims import FENCE
+from domain.commands import AddAddress, DeleteCustomer, RegisterCustomer, UpdateCustomer
+from domain.errors import Refusal
+from domain.events import ADDRESS_CREATED, CUSTOMER_CREATED, LOGGED_IN
+from domain.model import CustomerStatus
+from domain.unique_keys import email_key, legacy_id_key
+from security.command_secrets import CommandSecrets
+from security.keyring import Keyring
+from security.macs import MacKeyring
+from security.one_time import digest
+from security.passwords import DecoyHash, hash_password
+from tests.unit.builders import CUSTOMER_ID, NOW, POLICY, US_ADDRESS, create_command
+from tests.unit.fakes import FakeClaims, FakeStore, MonotonicClock
+
+SECRETS = CommandSecrets(MacKeyring({"c1": b"c" * 32}))
+FACTS = SignInFacts(Keyring({"t1": b"t" * 32}), DecoyHash(4), SECRETS)
+EMAIL_KEY = email_key("customer@example.com")
+
+
+@dataclasses.dataclass
+class Actor:
+    """One activation of a customer's actor over the fakes."""
+
+    store: FakeStore
+    claims: FakeClaims
+    clock: MonotonicClock
+    handlers: CustomerHandlers
+
+
+def activate(
+    store: FakeStore | None = None,
+    claims: FakeClaims | None = None,
+    customer_id: str = CUSTOMER_ID,
+) -> Actor:
+    store = store or FakeStore()
+    clock = MonotonicClock()
+    claims = claims or FakeClaims(clock)
+    shell = CustomerShell(customer_id, store, claims, POLICY, lambda: NOW, clock)
+    return Actor(store, claims, clock, CustomerHandlers(shell, FACTS))
+
+
+async def created(actor: Actor) -> CustomerShown:
+    shown = await actor.handlers.create(create_command())
+    assert isinstance(shown, CustomerShown), shown
+    return shown
+
+
+async def test_a_create_commits_one_document_and_its_event() -> None:
+    actor = activate()
+
+    shown = await created(actor)
+
+    assert shown.committed is True
+    assert shown.version == 1
+    assert actor.store.document(CUSTOMER_ID) == {**shown.customer, **_rest(actor)}
+    assert [event.type for event in actor.store.events] == [CUSTOMER_CREATED]
+    assert actor.claims.holders == {EMAIL_KEY: CUSTOMER_ID}
+    # A create on a fresh actor skips the read: its commit is insert-only.
+    assert actor.store.loads == 0
+
+
+async def test_after_a_commit_reads_come_from_memory_and_the_next_write_reloads() -> None:
+    actor = activate()
+    await created(actor)
+
+    shown = await actor.handlers.get(ReadCustomer())
+    assert isinstance(shown, CustomerShown)
+    assert shown.committed is None
+    assert actor.store.loads == 0
+
+    updated = await actor.handlers.update(UpdateCustomer({"first_name": "Jane"}))
+    assert isinstance(updated, CustomerShown)
+    assert updated.version == 2
+    assert actor.store.loads == 1  # the ETag changed with the commit
+
+
+async def test_a_conflict_writes_nothing_and_the_next_call_reloads() -> None:
+    first = activate()
+    await created(first)
+    actor = activate(store=first.store, claims=first.claims)
+    await actor.handlers.get(ReadCustomer())  # loads the document and its ETag
+    stored = actor.store.document(CUSTOMER_ID)
+    assert stored is not None
+    # Another writer stores version 7 after the actor loaded.
+    actor.store.put(CUSTOMER_ID, {**stored, "version": 7, "first_name": "Other"})
+
+    refused = await actor.handlers.update(UpdateCustomer({"first_name": "Joan"}))
+
+    assert refused == Refused(Refusal.CONFLICT, "the customer changed since it was loaded")
+    assert [event.type for event in actor.store.events] == [CUSTOMER_CREATED]
+    shown = await actor.handlers.get(ReadCustomer())
+    assert isinstance(shown, CustomerShown)
+    assert (shown.version, shown.customer["first_name"]) == (7, "Other")
+
+
+async def test_a_failed_commit_is_unavailable_and_forgets_what_it_decided() -> None:
+    actor = activate()
+    await created(actor)
+    actor.store.next_commit_fails = StoreError("state transaction answered 500")
+    loads = actor.store.loads
+
+    refused = await actor.handlers.update(UpdateCustomer({"first_name": "Jane"}))
+
+    assert refused == Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
+    assert [event.type for event in actor.store.events] == [CUSTOMER_CREATED]
+    shown = await actor.handlers.get(ReadCustomer())
+    assert isinstance(shown, CustomerShown)
+    assert (shown.version, shown.customer["first_name"]) == (1, "John")
+    assert actor.store.loads == loads + 2  # the update's load, and the read's reload
+
+
+async def test_a_store_that_cannot_be_read_refuses_reads_and_writes() -> None:
+    actor = activate()
+    actor.store.failing_loads = True
+    unavailable = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
+
+    assert await actor.handlers.get(ReadCustomer()) == unavailable
+    assert await actor.handlers.delete(DeleteCustomer()) == unavailable
+    assert actor.store.events == []
+
+
+async def test_claims_that_take_longer_than_the_fence_commit_nothing() -> None:
+    actor = activate()
+    actor.claims.claim_takes = FENCE.total_seconds() + 1
+
+    refused = await actor.handlers.create(create_command(legacy_id="CRM-1"))
+
+    assert refused == Refused(
+        Refusal.UNAVAILABLE, "claiming the customer's unique values took too long"
+    )
+    assert actor.store.documents == {}
+    assert actor.store.events == []
+    # What this call claimed is given back.
+    assert actor.claims.holders == {}
+    assert sorted(actor.claims.released) == sorted([EMAIL_KEY, legacy_id_key("CRM-1")])
+
+
+async def test_a_refused_claim_gives_back_only_what_this_call_took_newly() -> None:
+    claims = FakeClaims()
+    claims.holders = {EMAIL_KEY: CUSTOMER_ID, legacy_id_key("CRM-1"): "someone-else"}
+    actor = activate(claims=claims)
+
+    refused = await actor.handlers.create(create_command(legacy_id="CRM-1"))
+
+    detail = "another customer already has this legacy id"
+    problem = FieldProblem("legacy_id", detail, "legacy_id_taken")
+    assert refused == Refused(Refusal.LEGACY_ID_TAKEN, detail, (problem,))
+    # The email was held already (a replay of a create that committed): it stays.
+    assert claims.holders[EMAIL_KEY] == CUSTOMER_ID
+    assert claims.released == []
+
+
+async def test_a_later_refusal_releases_a_key_taken_earlier_in_the_same_call() -> None:
+    claims = FakeClaims()
+    claims.refusing = {legacy_id_key("CRM-1"): KeyRefusal.UNAVAILABLE}
+    actor = activate(claims=claims)
+
+    refused = await actor.handlers.create(create_command(legacy_id="CRM-1"))
+
+    assert refused == Refused(Refusal.UNAVAILABLE, "the unique key store is unavailable")
+    assert claims.released == [EMAIL_KEY]
+    assert claims.holders == {}
+
+
+async def test_a_commit_releases_the_values_the_customer_gave_up() -> None:
+    actor = activate()
+    await created(actor)
+
+    await actor.handlers.update(UpdateCustomer({"email": "new@example.com"}))
+
+    assert actor.claims.released == [EMAIL_KEY]
+    assert actor.claims.holders == {email_key("new@example.com"): CUSTOMER_ID}
+
+
+async def test_a_new_activation_reads_what_the_last_one_committed() -> None:
+    first = activate()
+    await created(first)
+    await first.handlers.update(UpdateCustomer({"first_name": "Jane"}))
+
+    # The actor was deactivated (idle, rebalanced): a new one starts empty.
+    second = activate(store=first.store, claims=first.claims)
+    shown = await second.handlers.get(ReadCustomer())
+
+    assert isinstance(shown, CustomerShown)
+    assert (shown.version, shown.customer["first_name"]) == (2, "Jane")
+    deleted = await second.handlers.delete(DeleteCustomer(if_match=(2,)))
+    assert deleted == VersionShown(version=3, committed=True)
+
+
+async def test_a_create_over_a_stored_customer_is_decided_again_on_what_is_stored() -> None:
+    store = FakeStore()
+    first = activate(store=store)
+    await created(first)
+
+    # A fresh activation guesses "nothing stored"; the insert-only commit refuses,
+    # and the create, decided again on the stored customer, already exists.
+    refused = await activate(store=store, claims=first.claims).handlers.create(create_command())
+
+    assert isinstance(refused, Refused)
+    assert refused.code is Refusal.ALREADY_EXISTS
+    assert [event.type for event in store.events] == [CUSTOMER_CREATED]
+
+
+async def test_a_replayed_create_and_address_answer_what_was_done_and_commit_nothing() -> None:
+    actor = activate()
+    command = create_command(fingerprint="f1")
+    first = await actor.handlers.create(command)
+    again = await activate(store=actor.store, claims=actor.claims).handlers.create(command)
+    address = AddAddress("a1", US_ADDRESS, idempotency_key="k1")
+    added = await actor.handlers.add_address(address)
+    added_again = await actor.handlers.add_address(address)
+
+    assert isinstance(first, CustomerShown)
+    assert again == CustomerShown(customer=first.customer, committed=False)
+    assert isinstance(added, AddressShown)
+    assert added_again == dataclasses.replace(added, committed=False)
+    assert [e.type for e in actor.store.events] == [CUSTOMER_CREATED, ADDRESS_CREATED]
+
+
+async def test_a_decision_that_refuses_changes_nothing() -> None:
+    actor = activate()
+    await created(actor)
+
+    refused = await actor.handlers.update(UpdateCustomer({"first_name": "X"}, if_match=(9,)))
+
+    assert isinstance(refused, Refused)
+    assert refused.code is Refusal.VERSION_MISMATCH
+    no_op = await actor.handlers.update(UpdateCustomer({"first_name": "John"}))
+    assert isinstance(no_op, CustomerShown)
+    assert no_op.committed is False
+    assert [event.type for event in actor.store.events] == [CUSTOMER_CREATED]
+
+
+@pytest.mark.parametrize(("password", "outcome"), [("right one", LOGGED_IN), ("wrong", "")])
+async def test_a_login_checks_the_sealed_password_and_answers_the_outcome(
+    password: str, outcome: str
+) -> None:
+    actor = activate()
+    command = RegisterCustomer(
+        profile=create_command(status=CustomerStatus.ACTIVE),
+        password_hash=hash_password("right one", 4),
+        verification_digest=digest("v"),
+        delivery={},
+    )
+    assert isinstance(await actor.handlers.register(command), CustomerShown)
+    attempt = PasswordAttempt(
+        email="customer@example.com",
+        password=SECRETS.seal(CUSTOMER_ID, "password", password),
+        challenge_digest=digest("c"),
+    )
+
+    answer = await actor.handlers.login(attempt)
+
+    assert isinstance(answer, Outcome)
+    assert answer.outcome == (outcome or "customer.login_failed")
+    assert answer.committed is True
+
+
+def _rest(actor: Actor) -> dict[str, object]:
+    """What the stored document holds besides the profile."""
+    stored = actor.store.document(CUSTOMER_ID)
+    assert stored is not None
+    return {key: stored[key] for key in ("addresses", "preferences", "orders", "internal")}
