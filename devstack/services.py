@@ -139,6 +139,9 @@ class Redis:
     durable: bool = True
     # Clients must authenticate (Dapr's components carry it as redisPassword).
     password: str | None = None
+    # With ``durable``: when the append-only file is fsynced (Redis' default:
+    # everysec; "always" loses no acknowledged write to a crash).
+    appendfsync: str | None = None
 
     @property
     def address(self) -> str:
@@ -164,6 +167,8 @@ class Redis:
             "--daemonize",
             "no",
         ]
+        if self.durable and self.appendfsync:
+            argv += ["--appendfsync", self.appendfsync]
         if self.password:
             argv += ["--requirepass", self.password]
         process = Process("redis", argv, self.log_dir / "redis.log").start()
