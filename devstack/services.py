@@ -171,9 +171,18 @@ class Redis:
             argv += ["--appendfsync", self.appendfsync]
         if self.password:
             argv += ["--requirepass", self.password]
-        process = Process("redis", argv, self.log_dir / "redis.log").start()
-        wait_until(tcp_ready(self.port), process, "redis", timeout=30)
-        return process
+        return _started(Process("redis", argv, self.log_dir / "redis.log"), self.port)
+
+
+def _started(process: Process, port: int, timeout: float = 30) -> Process:
+    """Start ``process`` and wait for its port; stopped again if it never opens."""
+    process.start()
+    try:
+        wait_until(tcp_ready(port), process, process.name, timeout=timeout)
+    except BaseException:
+        process.stop()
+        raise
+    return process
 
 
 def _dapr_binary(name: str) -> str:
@@ -213,9 +222,7 @@ class Placement:
             "--initial-cluster",
             f"dapr-placement-0=127.0.0.1:{self.raft_port}",
         ]
-        process = Process("placement", argv, self.log_dir / "placement.log").start()
-        wait_until(tcp_ready(self.port), process, "placement", timeout=30)
-        return process
+        return _started(Process("placement", argv, self.log_dir / "placement.log"), self.port)
 
 
 @dataclasses.dataclass
@@ -257,9 +264,8 @@ class Scheduler:
             "--etcd-initial-cluster",
             f"dapr-scheduler-server-0=http://127.0.0.1:{self.etcd_peer_port}",
         ]
-        process = Process("scheduler", argv, self.log_dir / "scheduler.log").start()
-        wait_until(tcp_ready(self.port), process, "scheduler", timeout=60)
-        return process
+        log = self.log_dir / "scheduler.log"
+        return _started(Process("scheduler", argv, log), self.port, timeout=60)
 
 
 @dataclasses.dataclass
