@@ -20,7 +20,7 @@ test-unit: setup  ## Pure tests only (no processes started)
 fuzz: setup  ## Fuzz the API on the real stack: FUZZ_REQUESTS (2500) generated and hostile requests, 0 server errors
 	$(PY) -m pytest tests/fuzz/fuzz_api.py -s
 
-chaos: setup  ## Fault suite on durable stacks of its own (kills, outages) under load; one table, ~10 min
+chaos: setup  ## Fault suite on durable stacks of its own (kills, outages) under load; one table, ~6 min
 	$(PY) -m tests.chaos $(CHAOS_ARGS)
 
 lint: setup  ## ruff (lint + format check) and mypy --strict

@@ -24,6 +24,7 @@ from tests.chaos.truth import (
     event_coverage,
     first_publications,
     lost_writes,
+    outbox_markers,
     percentile,
     phantom_events,
     publish_delay,
@@ -84,6 +85,8 @@ class Result:
     first_write_after: float | None
     # The longest time no write was acknowledged: (from, to), s after the load started.
     longest_stall: tuple[float, float]
+    # Outbox markers still in the state table after settling (see truth.py).
+    markers_left: int
     events: int
     errors: Counter[str]
     failures: list[str] = dataclasses.field(default_factory=list)
@@ -111,6 +114,7 @@ class Result:
             late=[],
             first_write_after=None,
             longest_stall=(0.0, 0.0),
+            markers_left=0,
             events=0,
             errors=Counter(),
             failures=[reason],
@@ -193,6 +197,7 @@ async def run_experiment(
         ],
         first_write_after=first_write,
         longest_stall=_longest_stall(writes, began, load_ended),
+        markers_left=await outbox_markers(stack.dsn),
         events=len(mine),
         errors=Counter(error for write in writes for error in write.errors),
     )

@@ -77,6 +77,11 @@ def details(results: Sequence[Result]) -> str:
             f"  longest time without an acknowledged write: {stall_to - stall_from:.1f} s "
             f"({stall_from:.1f}-{stall_to:.1f} s)"
         )
+        if result.markers_left:
+            out.append(
+                f"  outbox markers left in dapr_state: {result.markers_left} (events the "
+                "outbox discarded after their commit, or published without deleting the marker)"
+            )
         if result.late:
             occurred = [o for o, _ in result.late]
             appended = [a for _, a in result.late]

@@ -98,6 +98,20 @@ async def stored_documents(dsn: str) -> dict[str, dict[str, Any]]:
     return {row["key"][len(DOCUMENT_PREFIX) :]: json.loads(row["doc"]) for row in rows}
 
 
+async def outbox_markers(dsn: str) -> int:
+    """Markers left in the state table. The outbox deletes a transaction's marker
+    after publishing its event: one that stays is an event it discarded (or one
+    whose marker it could not delete)."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        count = await connection.fetchval(
+            "SELECT count(*) FROM dapr_state WHERE key LIKE 'outbox-%'"
+        )
+    finally:
+        await connection.close()
+    return int(count)
+
+
 async def read_model_versions(dsn: str) -> dict[str, int]:
     connection = await asyncpg.connect(dsn)
     try:
