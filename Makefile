@@ -3,7 +3,7 @@ PY := .venv/bin/python
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE ?= localhost/customer-service:$(VERSION)
 
-.PHONY: setup run test test-unit fuzz lint format bench migrate dapr clean image image-check k8s-check
+.PHONY: setup run test test-unit fuzz chaos lint format bench migrate dapr clean image image-check k8s-check
 
 setup:  ## Install Debian packages, the virtualenv and the Dapr runtime (idempotent)
 	@scripts/setup.sh
@@ -19,6 +19,9 @@ test-unit: setup  ## Pure tests only (no processes started)
 
 fuzz: setup  ## Fuzz the API on the real stack: FUZZ_REQUESTS (2500) generated and hostile requests, 0 server errors
 	$(PY) -m pytest tests/fuzz/fuzz_api.py -s
+
+chaos: setup  ## Fault suite on durable stacks of its own (kills, outages) under load; one table, ~6 min
+	$(PY) -m tests.chaos $(CHAOS_ARGS)
 
 lint: setup  ## ruff (lint + format check) and mypy --strict
 	$(PY) -m ruff check .

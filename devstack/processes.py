@@ -83,6 +83,23 @@ class Process:
         except OSError:
             return "(no log)"
 
+    def kill(self, timeout: float = 10.0) -> None:
+        """SIGKILL the whole process group at once (a crash, not a shutdown), and reap it."""
+        if self._popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._popen.pid, signal.SIGKILL)
+        self._popen.wait(timeout=timeout)
+
+    def pause(self) -> None:
+        """SIGSTOP the process group: it holds its sockets but answers nothing."""
+        if self._popen is not None:
+            os.killpg(self._popen.pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        if self._popen is not None:
+            os.killpg(self._popen.pid, signal.SIGCONT)
+
     def stop(self, timeout: float = 15.0) -> None:
         """Signal the whole process group, then kill what is left."""
         if self._popen is None:
@@ -90,6 +107,8 @@ class Process:
         for sig, grace in ((self.stop_signal, timeout), (signal.SIGKILL, 5.0)):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self._popen.pid, sig)
+                # A paused (SIGSTOP) group handles the signal only once continued.
+                os.killpg(self._popen.pid, signal.SIGCONT)
             try:
                 self._popen.wait(timeout=grace)
                 break

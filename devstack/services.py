@@ -140,6 +140,9 @@ class Redis:
     durable: bool = True
     # Clients must authenticate (Dapr's components carry it as redisPassword).
     password: str | None = None
+    # With ``durable``: when the append-only file is fsynced (Redis' default:
+    # everysec; "always" loses no acknowledged write to a crash).
+    appendfsync: str | None = None
 
     @property
     def address(self) -> str:
@@ -165,11 +168,22 @@ class Redis:
             "--daemonize",
             "no",
         ]
+        if self.durable and self.appendfsync:
+            argv += ["--appendfsync", self.appendfsync]
         if self.password:
             argv += ["--requirepass", self.password]
-        process = Process("redis", argv, self.log_dir / "redis.log").start()
-        wait_until(tcp_ready(self.port), process, "redis", timeout=30)
-        return process
+        return _started(Process("redis", argv, self.log_dir / "redis.log"), self.port)
+
+
+def _started(process: Process, port: int, timeout: float = 30) -> Process:
+    """Start ``process`` and wait for its port; stopped again if it never opens."""
+    process.start()
+    try:
+        wait_until(tcp_ready(port), process, process.name, timeout=timeout)
+    except BaseException:
+        process.stop()
+        raise
+    return process
 
 
 def _dapr_binary(name: str) -> str:
@@ -201,9 +215,8 @@ class _ControlPlane:
             *("--metrics-port", str(self.metrics_port), "--metrics-listen-address", "127.0.0.1"),
             *flags,
         ]
-        process = Process(self.binary, argv, self.log_dir / f"{self.binary}.log").start()
-        wait_until(tcp_ready(self.port), process, self.binary, timeout=timeout)
-        return process
+        log = self.log_dir / f"{self.binary}.log"
+        return _started(Process(self.binary, argv, log), self.port, timeout=timeout)
 
 
 @dataclasses.dataclass

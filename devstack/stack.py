@@ -59,7 +59,12 @@ def render_components(
                 resolution["configuration"]["connectionString"] = str(
                     dest.parent / "nameresolution.db"
                 )
-        (dest / source.name).write_text(yaml.safe_dump_all(documents, sort_keys=False))
+        rendered = yaml.safe_dump_all(documents, sort_keys=False)
+        target = dest / source.name
+        # daprd hot-reloads what it watches (a changed Configuration restarts its
+        # whole runtime): a second replica rendering the same files leaves them be.
+        if not target.exists() or target.read_text() != rendered:
+            target.write_text(rendered)
     return dest
 
 
@@ -189,8 +194,12 @@ def sidecar_for(
     subscribers: Mapping[str, Sequence[str]] | None = None,
     app_health_path: str | None = None,
     scheduler_address: str | None = None,
+    log_dir: Path | None = None,
 ) -> Sidecar:
-    """daprd for ``app_id``: loopback only, an API token always, the project's components."""
+    """daprd for ``app_id``: loopback only, an API token always, the project's components.
+
+    ``log_dir`` (default ``root/logs``): replicas of one app id need one each.
+    """
     resources = render_components(
         root / f"components-{app_id}",
         infra.postgres_dsn,
@@ -210,7 +219,7 @@ def sidecar_for(
         placement_address=infra.placement_address if join_placement else None,
         resources_dir=resources,
         config_file=resources / "config.yaml",
-        log_dir=root / "logs",
+        log_dir=log_dir or root / "logs",
         app_health_path=app_health_path,
         scheduler_address=scheduler_address,
         env=dict(tokens),
@@ -244,11 +253,14 @@ def start_app(
     log_to_console: bool = False,
     scheduler_address: str | None = None,
     companions: Sequence[tuple[str, Sequence[str]]] = (),
+    log_dir: Path | None = None,
 ) -> App:
     """Start ``command``, which serves the port named by ``port_variables``, and its daprd.
 
     ``tokens`` (APP_API_TOKEN, DAPR_API_TOKEN; fresh ones if not given) go to
-    both, as the injector and the Deployment arrange in Kubernetes.
+    both, as the injector and the Deployment arrange in Kubernetes. Logs go to
+    ``log_dir`` (default ``root/logs``; a second replica of one app id needs its
+    own, while ``root`` stays shared: its sidecars find each other through it).
     """
     tokens = tokens or new_tokens()
     for attempt in range(_PORT_ATTEMPTS):
@@ -257,6 +269,7 @@ def start_app(
                 app_id, command, infra, root, env, ready_path, port_variables,
                 join_placement, tokens, ports or AppPorts.free(), subscribers,
                 app_health_path, log_to_console, scheduler_address, companions,
+                log_dir or root / "logs",
             )  # fmt: skip
         except StartupError as error:
             if ports is not None or attempt + 1 == _PORT_ATTEMPTS or not _port_was_taken(error):
@@ -280,6 +293,7 @@ def _start_app(
     log_to_console: bool,
     scheduler_address: str | None,
     companions: Sequence[tuple[str, Sequence[str]]],
+    log_dir: Path,
 ) -> App:
     spec = sidecar_for(
         app_id,
@@ -291,6 +305,7 @@ def _start_app(
         subscribers,
         app_health_path,
         scheduler_address,
+        log_dir,
     )
     # One metrics folder per replica: its processes add up in one scrape.
     metrics = root / f"metrics-{app_id}-{ports.app}"
@@ -308,7 +323,7 @@ def _start_app(
 
     def process(name: str, argv: Sequence[str]) -> Process:
         """A process of this replica: its settings, its log."""
-        log = root / "logs" / f"{name}.log"
+        log = log_dir / f"{name}.log"
         return Process(
             name, list(argv), log, env=app_env, cwd=PROJECT_ROOT, log_to_console=log_to_console
         )

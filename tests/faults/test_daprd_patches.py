@@ -204,7 +204,10 @@ def test_app_health_flaps_leave_redis_readers_unchanged(
     tmp_path: Path, logs: Path, postgres: Postgres
 ) -> None:
     """0002 and 0003: each flap used to leave two more readers blocked for good."""
-    probes = ["--app-health-probe-interval", "1", "--app-health-threshold", "1"]
+    # Each probe must time out within its 1 s interval (devstack's 3 s timeout
+    # comes first on the command line; the last value of a flag wins).
+    probes = ["--app-health-probe-interval", "1", "--app-health-probe-timeout", "500"]
+    probes += ["--app-health-threshold", "1"]
     with (
         sandbox(tmp_path, logs, postgres, probes, "/livez") as box,
         httpx.Client(timeout=10) as client,

@@ -57,7 +57,11 @@ def start_customer_service(
     env: dict[str, str] | None = None,
     tokens: dict[str, str] | None = None,
     app_id: str = "customer-service",
+    app_health_path: str | None = None,
+    log_dir: Path | None = None,
 ) -> App:
+    """``app_health_path`` (``/livez`` in Kubernetes and ``make run``) makes daprd
+    probe the app; ``log_dir`` keeps a second replica's logs apart."""
     return start_app(
         app_id,
         customer_service_command(),
@@ -67,6 +71,8 @@ def start_customer_service(
         port_variables=CUSTOMER_PORT_VARIABLES,
         companions=customer_service_companions(app_id),
         tokens=tokens,
+        app_health_path=app_health_path,
+        log_dir=log_dir,
     )
 
 
