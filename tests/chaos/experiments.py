@@ -315,6 +315,13 @@ APP_KILL = Experiment(
 SIDECAR_KILL = Experiment(
     "daprd-kill", "daprd SIGKILLed, restarted 2 s later", _kill_sidecar, sidecar_death=True
 )
+REDIS_OUTAGE = Experiment(
+    "redis-1s",
+    "Redis stopped for 1 s",
+    _redis_outage,
+    first_write_limit=2.0,
+    strict_events=True,
+)
 FULL = (
     APP_KILL,
     SIDECAR_KILL,
@@ -334,13 +341,7 @@ FULL = (
         load_seconds=35.0,
         sidecar_death=True,
     ),
-    Experiment(
-        "redis-1s",
-        "Redis stopped for 1 s",
-        _redis_outage,
-        first_write_limit=2.0,
-        strict_events=True,
-    ),
+    REDIS_OUTAGE,
 )
 # make test: both kills on one stack, bounded to ~2 minutes with the stack's start.
 SHORT = (
@@ -350,6 +351,13 @@ SHORT = (
     ),
     dataclasses.replace(
         SIDECAR_KILL, load_seconds=18.0, fault_after=5.0, clients=8, settle_seconds=40.0,
+        write_deadline=30.0,
+    ),
+)  # fmt: skip
+# make test: the outbox's guarantee through a 1 s Redis outage, on a stack of its own.
+SHORT_REDIS = (
+    dataclasses.replace(
+        REDIS_OUTAGE, load_seconds=15.0, fault_after=5.0, clients=8, settle_seconds=30.0,
         write_deadline=30.0,
     ),
 )  # fmt: skip
