@@ -6,8 +6,9 @@ A change goes: load what is stored (unless known), decide on it, claim every
 unique value the change gives the customer (email, legacy id), commit the new
 document and its event in one state transaction within ``FENCE`` of claiming,
 and only then remember the new state and release the values it gave up. A
-refusal or a failed commit leaves memory, store and topic as they were, and
-gives back only the claims this call took newly.
+refusal or a failed commit leaves memory, store and topic as they were; a
+refusal gives back only the claims this call took newly, a failed commit keeps
+them (it may have landed: a later claimant checks the holder's document).
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ customer_segments_assigned_total arrive with addresses and segments).
 
 from __future__ import annotations
 
+import glob
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -34,17 +36,33 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 
-def _process_name() -> str:
-    """Which process of the replica this is: its files must not collide with the
-    other's, and in a pod both containers' processes are PID 1."""
+def _program() -> str:
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
-    program = (spec.name if spec else "python").removesuffix(".__main__").replace(".", "-")
-    return f"{program}-{os.getpid()}"
+    return (spec.name if spec else "python").removesuffix(".__main__").replace(".", "-")
+
+
+# Which process of the replica this is: its files must not collide with the
+# other's (in a pod both containers' processes are PID 1), nor with those of
+# an earlier incarnation of itself (a container restarted after a kill is PID 1
+# again), whose live gauges are forgotten at start.
+_INCARNATION = f"{_program()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _process_name() -> str:
+    return _INCARNATION
+
+
+def _forget_earlier_incarnations(folder: str) -> None:
+    prefix = _INCARNATION.rsplit("-", 1)[0]
+    for path in glob.glob(os.path.join(folder, f"gauge_live*_{prefix}-*.db")):
+        if not path.endswith(f"_{_INCARNATION}.db"):
+            os.remove(path)
 
 
 if MULTIPROCESS_DIR:
     os.makedirs(MULTIPROCESS_DIR, exist_ok=True)
+    _forget_earlier_incarnations(MULTIPROCESS_DIR)
     values.ValueClass = values.MultiProcessValue(process_identifier=_process_name)  # type: ignore[no-untyped-call]
 
 
@@ -157,6 +175,11 @@ SEGMENTS_ASSIGNED = Counter(
 RECONCILE_DRIFT = Counter(
     "customer_reconcile_drift",
     "Customers whose committed version was missing from the read model, repaired.",
+    registry=REGISTRY,
+)
+RECONCILE_UNREPAIRABLE = Counter(
+    "customer_reconcile_unrepairable",
+    "Stored customers the reconciler could not project (unreadable or impossible); logged.",
     registry=REGISTRY,
 )
 RECONCILE_SWEEPS = Counter(

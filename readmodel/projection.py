@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -192,23 +191,23 @@ def segment_from_row(row: asyncpg.Record) -> Segment:
 
 
 class SegmentCache:
-    """The active segments, re-read at most every ``ttl`` seconds (or when told)
-    instead of once per event; a change made on another replica shows within
-    ``ttl``, and the background evaluation of that change covers the gap."""
+    """The active segments, re-read only when a segment changed.
 
-    def __init__(self, ttl: float = 2.0) -> None:
-        self._ttl = ttl
+    Inside each projection's transaction one cheap query asks when segments last
+    changed (and how many there are, for deletes); the rules are read again only
+    then, so an event is never projected with rules older than its transaction.
+    """
+
+    def __init__(self) -> None:
         self._segments: list[Segment] = []
-        self._read_at = float("-inf")
-
-    def invalidate(self) -> None:
-        self._read_at = float("-inf")
+        self._seen: tuple[object, ...] | None = None
 
     async def get(self, conn: Connection) -> list[Segment]:
-        now = time.monotonic()
-        if now - self._read_at > self._ttl:
+        row = await conn.fetchrow("SELECT max(updated_at) AS changed, count(*) AS n FROM segments")
+        seen = (row["changed"], row["n"]) if row else None
+        if seen != self._seen:
             self._segments = await active_segments(conn)
-            self._read_at = now
+            self._seen = seen
         return self._segments
 
 

@@ -101,7 +101,8 @@ class Projector:
             change = await self._project(snapshot)
         except MalformedSnapshot as exc:
             return Outcome(Verdict.DEAD_LETTER, str(exc))
-        except asyncpg.DataError as exc:
+        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+            # The values themselves are impossible here: no redelivery can help.
             return Outcome(Verdict.DEAD_LETTER, type(exc).__name__)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ProjectionRetry) as exc:
             return Outcome(Verdict.RETRY, type(exc).__name__)
@@ -143,17 +144,25 @@ class RecentMaximum:
         self._values: collections.deque[tuple[float, float]] = collections.deque()
 
     def record(self, value: float) -> None:
-        self._values.append((time.monotonic(), value))
+        now = time.monotonic()
+        self._forget_before(now - self._window)
+        self._values.append((now, value))
 
     def value(self) -> float | None:
-        horizon = time.monotonic() - self._window
+        self._forget_before(time.monotonic() - self._window)
+        return max((value for _, value in self._values), default=None)
+
+    def _forget_before(self, horizon: float) -> None:
         while self._values and self._values[0][0] < horizon:
             self._values.popleft()
-        return max((value for _, value in self._values), default=None)
 
 
 class ProjectionRetry(Exception):
     """Something outside the database failed inside the projection's transaction."""
+
+
+# What no retry can change: the snapshot cannot be projected as it is.
+PERMANENT = (MalformedSnapshot, asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
 
 
 def decode(raw: bytes) -> object:

@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from domain.model import Customer
+from domain.segments import Segment
 from readmodel.migrate import DEVELOPMENT_DSN
 from readmodel.projection import active_segments, apply_snapshot
-from readmodel.state_table import documents_after
+from readmodel.projector import PERMANENT
+from readmodel.state_table import StoredDocument, database_now, documents_after
 
 BATCH = 500
 NEXT = "readmodel_next"
@@ -53,50 +56,92 @@ async def _create_shadow(conn: asyncpg.Connection) -> None:
         await conn.execute(statement.format(s=NEXT))
 
 
-async def _project_all(conn: asyncpg.Connection, since: datetime | None = None) -> int:
+@dataclasses.dataclass
+class Tally:
+    projected: int = 0
+    # Documents the read model can never show (unreadable, impossible values).
+    skipped: list[str] = dataclasses.field(default_factory=list)
+
+
+async def _project_all(
+    conn: asyncpg.Connection, tally: Tally, since: datetime | None = None
+) -> None:
     """Project every document (written after ``since``) into the tables that
-    unqualified names resolve to on ``conn``."""
+    unqualified names resolve to on ``conn``; one bad document is skipped."""
     segments = await active_segments(conn)
-    projected, after = 0, ""
+    after = ""
     while True:
         documents, next_key = await documents_after(conn, after, BATCH)
         async with conn.transaction():
             for stored in documents:
-                if since is not None and stored.written_at < since:
-                    continue
-                snapshot = Customer.from_document(stored.document).snapshot()
-                if await apply_snapshot(conn, snapshot, segments) is not None:
-                    projected += 1
+                if since is None or stored.written_at >= since:
+                    await _project_one(conn, stored, segments, tally)
         if next_key is None:
-            return projected
+            return
         after = next_key
 
 
+async def _project_one(
+    conn: asyncpg.Connection, stored: StoredDocument, segments: list[Segment], tally: Tally
+) -> None:
+    try:
+        if stored.document is None:
+            raise ValueError(stored.unreadable)
+        snapshot = Customer.from_document(stored.document).snapshot()
+        async with conn.transaction():  # a savepoint: a failure undoes this one only
+            if await apply_snapshot(conn, snapshot, segments) is not None:
+                tally.projected += 1
+    except (*PERMANENT, KeyError, TypeError, ValueError) as exc:
+        tally.skipped.append(stored.customer_id)
+        print(f"rebuild: skipped {stored.customer_id}: {type(exc).__name__}", file=sys.stderr)
+
+
 async def _swap(conn: asyncpg.Connection) -> None:
-    async with conn.transaction():
-        await conn.execute("SET LOCAL lock_timeout = '30s'")
-        await conn.execute(f"DROP SCHEMA IF EXISTS {OLD} CASCADE")
-        await conn.execute(f"CREATE SCHEMA {OLD}")
-        for table in reversed(TABLES):
-            await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {OLD}")
-        for table in TABLES:
-            await conn.execute(f"ALTER TABLE {NEXT}.{table} SET SCHEMA public")
-        await conn.execute(f"DROP SCHEMA {OLD} CASCADE")
-        await conn.execute(f"DROP SCHEMA {NEXT}")
+    """The new tables take the live ones' places, in one short transaction.
+
+    The tables are locked first, in the order a projection writes them, so the
+    swap waits for projections in flight instead of deadlocking with them; a
+    swap that still fails is tried again.
+    """
+    for attempt in range(5):
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL lock_timeout = '30s'")
+                await conn.execute(
+                    "LOCK TABLE "
+                    + ", ".join(f"public.{t}" for t in TABLES)
+                    + " IN ACCESS EXCLUSIVE MODE"
+                )
+                await conn.execute(f"DROP SCHEMA IF EXISTS {OLD} CASCADE")
+                await conn.execute(f"CREATE SCHEMA {OLD}")
+                for table in reversed(TABLES):
+                    await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {OLD}")
+                for table in TABLES:
+                    await conn.execute(f"ALTER TABLE {NEXT}.{table} SET SCHEMA public")
+                await conn.execute(f"DROP SCHEMA {OLD} CASCADE")
+                await conn.execute(f"DROP SCHEMA {NEXT}")
+            return
+        except (asyncpg.DeadlockDetectedError, asyncpg.LockNotAvailableError):
+            if attempt == 4:
+                raise
+            await asyncio.sleep(1 + attempt)
 
 
 async def rebuild(dsn: str) -> int:
     """Build, swap, catch up; the number of documents in the new read model."""
     conn = await asyncpg.connect(dsn)
     try:
-        started = datetime.now(UTC)
+        started = await database_now(conn)  # the clock the documents' write times are on
         await _create_shadow(conn)
         await conn.execute(f"SET search_path TO {NEXT}, public")
-        projected = await _project_all(conn)
+        tally = Tally()
+        await _project_all(conn, tally)
         await conn.execute("SET search_path TO public")
         await _swap(conn)
-        await _project_all(conn, since=started - _OVERLAP)
-        return projected
+        await _project_all(conn, Tally(), since=started - _OVERLAP)
+        if tally.skipped:
+            print(f"rebuild: {len(tally.skipped)} document(s) skipped", file=sys.stderr)
+        return tally.projected
     finally:
         await conn.close()
 

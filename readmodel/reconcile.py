@@ -16,7 +16,7 @@ from typing import Any
 
 from domain.model import Customer
 from readmodel.projection import Connection
-from readmodel.state_table import documents_after
+from readmodel.state_table import StoredDocument, documents_after
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,10 +28,19 @@ class Drift:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A stored document the read model can never show: reported, then passed over."""
+
+    customer_id: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Batch:
     drifts: list[Drift]
     checked: int
     next_key: str | None  # None: the sweep is complete
+    unreadable: list[Unreadable] = dataclasses.field(default_factory=list)
 
 
 async def next_batch(
@@ -47,14 +56,26 @@ async def next_batch(
         [stored.customer_id for stored in documents],
     )
     projected = {row["id"]: row["version"] for row in rows}
-    drifts = []
+    drifts, unreadable = [], []
     for stored in documents:
-        version = int(stored.document.get("version", 0))
-        seen = projected.get(stored.customer_id)
-        if seen is None or seen < version:
-            snapshot = Customer.from_document(stored.document).snapshot()
-            drifts.append(Drift(stored.customer_id, version, seen, snapshot))
-    return Batch(drifts, len(documents), next_key)
+        try:
+            drift = _drift(stored, projected.get(stored.customer_id))
+        except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
+            unreadable.append(Unreadable(stored.customer_id, f"{type(exc).__name__}: {exc}"))
+            continue
+        if drift is not None:
+            drifts.append(drift)
+    return Batch(drifts, len(documents), next_key, unreadable)
+
+
+def _drift(stored: StoredDocument, seen: int | None) -> Drift | None:
+    if stored.document is None:
+        raise ValueError(stored.unreadable or "unreadable")
+    version = int(stored.document["version"])
+    if seen is not None and seen >= version:
+        return None
+    snapshot = Customer.from_document(stored.document).snapshot()
+    return Drift(stored.customer_id, version, seen, snapshot)
 
 
 def _is_uuid(text: str) -> bool:

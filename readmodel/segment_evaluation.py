@@ -1,8 +1,11 @@
 """Re-evaluating one segment for every customer, after the segment changed.
 
-Runs in the background, in batches by customer id. A segment whose
+Runs in the worker, in batches by customer id. A segment whose
 ``evaluated_at`` is older than its ``updated_at`` has not been evaluated since
-it changed; the service resumes those at start-up, so a restart loses nothing.
+it changed; the worker looks for those every second, so neither a restart nor
+a failed evaluation loses anything. Each batch share-locks the customer rows
+it reads, so the projector cannot change a customer between the read and the
+membership written from it.
 
 Each batch is one short transaction that starts by taking a share lock on the
 segment's row (the lock its member inserts take anyway) and stops the
@@ -17,7 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -41,6 +44,7 @@ SELECT c.id::text AS id, c.status, c.customer_type, c.customer_group_id, c.gende
 FROM customers c LEFT JOIN customer_preferences p ON p.customer_id = c.id
 WHERE c.id > $1 AND c.deleted_at IS NULL
 ORDER BY c.id LIMIT $2
+FOR SHARE OF c
 """
 
 
@@ -80,14 +84,15 @@ async def evaluate_segment(pool: asyncpg.Pool, segment_id: str, announce: Announ
     """Bring the members of one segment up to date; return how many changed."""
     async with pool.acquire() as conn:
         row = await conn.fetchrow(
-            "SELECT id, name, rules, min_score, is_default, active, updated_at "
-            "FROM segments WHERE id = $1",
+            "SELECT id, name, rules, min_score, is_default, active, updated_at, "
+            "now() AS started FROM segments WHERE id = $1",
             uuid.UUID(segment_id),
         )
     if row is None:
         return 0
     segment: Segment = segment_from_row(row)
-    started = datetime.now(UTC)
+    # The database's clock: the one updated_at is on.
+    started: datetime = row["started"]
     changed = 0
     after = uuid.UUID(int=0)
     while True:

@@ -25,16 +25,31 @@ MARKER_INDEX = "customer_outbox_markers_idx"
 @dataclasses.dataclass(frozen=True, slots=True)
 class StoredDocument:
     customer_id: str
-    document: dict[str, Any]
+    # None when the stored bytes are not a JSON object (``unreadable`` says why).
+    document: dict[str, Any] | None
     written_at: datetime
+    unreadable: str | None = None
+
+
+def _stored(key: str, raw: str, written_at: datetime) -> StoredDocument:
+    customer_id = key[len(DOCUMENT_PREFIX) :]
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        return StoredDocument(customer_id, None, written_at, f"not JSON: {exc}")
+    if not isinstance(document, dict):
+        return StoredDocument(customer_id, None, written_at, "not a JSON object")
+    return StoredDocument(customer_id, document, written_at)
 
 
 async def documents_after(
     conn: Connection, after_key: str, limit: int, written_before: datetime | None = None
 ) -> tuple[list[StoredDocument], str | None]:
     """Up to ``limit`` documents with keys after ``after_key``, in key order, and
-    the key to continue from (None at the end). ``written_before`` leaves out
-    documents written since (their events may still be on their way)."""
+    the key to continue from (None at the end). ``written_before`` (the
+    database's clock) leaves out documents written since (their events may
+    still be on their way). A document that cannot be read is returned as such,
+    never raised: one bad row must not stop a sweep."""
     rows = await conn.fetch(
         f"SELECT key, convert_from(value, 'UTF8') AS doc, "  # noqa: S608 - a constant
         f"coalesce(updated_at, created_at) AS written_at FROM {STATE_TABLE} "
@@ -44,9 +59,7 @@ async def documents_after(
         limit,
     )
     found = [
-        StoredDocument(
-            row["key"][len(DOCUMENT_PREFIX) :], json.loads(row["doc"]), row["written_at"]
-        )
+        _stored(row["key"], row["doc"], row["written_at"])
         for row in rows
         if written_before is None or row["written_at"] < written_before
     ]
@@ -54,14 +67,31 @@ async def documents_after(
     return found, next_key
 
 
+async def database_now(conn: Connection) -> datetime:
+    """The database's clock: the one every ``written_at`` is on."""
+    moment: datetime = await conn.fetchval("SELECT now()")
+    return moment
+
+
 async def ensure_marker_index(conn: Connection) -> bool:
-    """Create the markers' partial index once Dapr has made its table; False before."""
-    exists = await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", STATE_TABLE)
-    if not exists:
+    """Create the markers' partial index once Dapr has made its table; False before.
+
+    CONCURRENTLY: a plain build would block every commit until it is done. One
+    left invalid by a failed build is dropped, and the next call tries again.
+    """
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", STATE_TABLE):
         return False
+    valid = await conn.fetchval(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass($1)", MARKER_INDEX
+    )
+    if valid:
+        return True
+    if valid is False:
+        await conn.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {MARKER_INDEX}", timeout=None)
     await conn.execute(
-        f"CREATE INDEX IF NOT EXISTS {MARKER_INDEX} ON {STATE_TABLE} (created_at) "
-        f"WHERE key LIKE '{MARKER_PREFIX}%'"
+        f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {MARKER_INDEX} ON {STATE_TABLE} (created_at) "
+        f"WHERE key LIKE '{MARKER_PREFIX}%'",
+        timeout=None,
     )
     return True
 

@@ -46,8 +46,6 @@ from security.passwords import DecoyHash
 from service.actor_replies import CustomerActors
 from service.authentication import Authenticator
 from service.dependencies import Services
-from service.publisher import Publisher
-from service.segment_jobs import SegmentJobs
 from service.settings import Settings
 from service.sidecar import make_sidecar_session
 from service.sign_in import SignIn, SignInSecrets
@@ -155,7 +153,6 @@ async def start(edge: Edge, host: DaprActor) -> Services:
     await _register_actors(host, settings, core, facts)
     services = _services(edge, sidecar, database, core, secrets)
     await record_groups(database, list(settings.groups))
-    await services.segment_jobs.resume()
     log.info(
         "customer-service ready",
         environment=settings.environment,
@@ -174,7 +171,6 @@ def _services(
 ) -> Services:
     settings = edge.settings
     customers = CustomerActors(ActorClient(core.invoker, CUSTOMER))
-    publisher = Publisher(sidecar, settings.pubsub, core.event_keys, settings.app_id)
     sign_in = SignIn(
         customers,
         core.keys,
@@ -192,12 +188,10 @@ def _services(
         keys=core.keys,
         sign_in=sign_in,
         segments=SegmentStore(database),
-        segment_jobs=SegmentJobs(database, publisher, settings.events_topic),
     )
 
 
 async def stop(services: Services) -> None:
-    await services.segment_jobs.close()
     await services.sidecar.close()
     process_exited()
     await services.database.close()

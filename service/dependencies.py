@@ -15,7 +15,6 @@ from actors.key_claims import KeyClaims
 from readmodel.segment_store import SegmentStore
 from service.actor_replies import CustomerActors
 from service.authentication import Authenticator
-from service.segment_jobs import SegmentJobs
 from service.settings import Settings
 from service.sign_in import SignIn
 
@@ -32,7 +31,6 @@ class Services:
     keys: KeyClaims
     sign_in: SignIn
     segments: SegmentStore
-    segment_jobs: SegmentJobs
 
 
 def services(request: Request) -> Services:
@@ -58,5 +56,4 @@ Customers = Annotated[CustomerActors, Depends(_part(lambda s: s.customers))]
 Keys = Annotated[KeyClaims, Depends(_part(lambda s: s.keys))]
 SignInFlows = Annotated[SignIn, Depends(_part(lambda s: s.sign_in))]
 Segments = Annotated[SegmentStore, Depends(_part(lambda s: s.segments))]
-SegmentJobsDep = Annotated[SegmentJobs, Depends(_part(lambda s: s.segment_jobs))]
 Authentication = Annotated[Authenticator, Depends(_part(lambda s: s.authenticator))]

@@ -22,6 +22,7 @@ from service.sidecar import make_sidecar_session
 from worker.deliveries import Deliveries
 from worker.heartbeat import Heartbeat
 from worker.reconciler import Reconciler
+from worker.segments import SegmentWork
 from worker.status import StatusReport
 from worker.streaming import Handler, TopicStream
 
@@ -95,11 +96,13 @@ async def _run(
         settings.outbox_marker_max_age_seconds,
         settings.status_seconds,
     )
+    segments = SegmentWork(pool, publisher, settings.events_topic)
     parts = [
         *(s.run(stop) for s in streams),
         heartbeat.run(stop),
         reconciler.run(stop),
         status.run(stop),
+        segments.run(stop),
     ]
     log.info("customer-service worker ready", replica=settings.replica_id)
     await asyncio.gather(*parts)

@@ -37,7 +37,7 @@ class Heartbeat:
                     self._replica,
                     {"replica": self._replica, "sent_at": time.time()},
                 )
-                self.sent_at = time.time()
+                self.sent_at = time.monotonic()
                 self.publish_error = None
             except PublishFailed as exc:
                 if self.publish_error is None:
@@ -46,5 +46,9 @@ class Heartbeat:
             await pause(stop, self._every)
 
     async def on_delivery(self, delivery: Delivery) -> Answer:
-        self.received_at = time.time()
+        self.received_at = time.monotonic()
         return Answer.SUCCESS
+
+    def age(self) -> float | None:
+        """Seconds since a heartbeat last came back (this process's clock); None: never."""
+        return None if self.received_at is None else time.monotonic() - self.received_at

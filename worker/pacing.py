@@ -32,4 +32,8 @@ async def repeat(
             await round_()
         except DATABASE_FAILURES as exc:
             log.warning(failed, error=type(exc).__name__)
+        except Exception:
+            # A bug or a surprise: logged with its traceback, and the loop goes on
+            # (one bad round must not silently end this part of the worker).
+            log.exception(failed)
         await pause(stop, seconds)

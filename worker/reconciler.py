@@ -18,9 +18,10 @@ import asyncpg
 from domain.events import CUSTOMER_RESYNCED
 from domain.model import timestamp
 from observability.logging import get_logger
-from observability.metrics import RECONCILE_DRIFT, RECONCILE_SWEEPS
-from readmodel.projector import Projector
+from observability.metrics import RECONCILE_DRIFT, RECONCILE_SWEEPS, RECONCILE_UNREPAIRABLE
+from readmodel.projector import PERMANENT, ProjectionRetry, Projector
 from readmodel.reconcile import Drift, next_batch
+from readmodel.state_table import database_now
 from service.publisher import Publisher, PublishFailed
 from worker.pacing import repeat
 
@@ -57,16 +58,32 @@ class Reconciler:
                 return self.repaired - before
 
     async def _step(self, after: str) -> str:
-        written_before = datetime.now(UTC) - self.grace
         async with self.pool.acquire() as conn:
+            # The database's clock: the one the documents' write times are on.
+            written_before = await database_now(conn) - self.grace
             batch = await next_batch(conn, after, self.batch, written_before)
         for drift in batch.drifts:
-            await self._repair(drift)
+            await self._repair_one(drift)
+        for bad in batch.unreadable:
+            self._unrepairable(bad.customer_id, bad.reason)
         if batch.next_key is None:
             self.last_sweep_at = datetime.now(UTC)
             RECONCILE_SWEEPS.inc()
             return ""
         return batch.next_key
+
+    async def _repair_one(self, drift: Drift) -> None:
+        """Repair one customer; whatever happens, the sweep goes on past it."""
+        try:
+            await self._repair(drift)
+        except ProjectionRetry as exc:
+            log.warning("a drifted customer will be repaired next sweep", error=str(exc))
+        except PERMANENT as exc:
+            self._unrepairable(drift.customer_id, f"{type(exc).__name__}: {exc}")
+
+    def _unrepairable(self, customer_id: str, reason: str) -> None:
+        RECONCILE_UNREPAIRABLE.inc()
+        log.error("a stored customer cannot be projected", customer_id=customer_id, reason=reason)
 
     async def _repair(self, drift: Drift) -> None:
         data = {

@@ -49,12 +49,34 @@ Handler = Callable[[Delivery], Awaitable[Answer]]
 
 @dataclasses.dataclass
 class StreamState:
-    """What the worker's status report says about one stream."""
+    """What the worker's status report says about one stream (times: this process's
+    monotonic clock)."""
 
     connected: bool = False
     received: int = 0
     last_received_at: float | None = None
     last_error: str | None = None
+    # Since when the stream is down (None: open), and since when every event it
+    # delivered was answered RETRY (None: the last one was handled).
+    down_since: float | None = dataclasses.field(default_factory=time.monotonic)
+    failing_since: float | None = None
+
+    def opened(self) -> None:
+        self.connected, self.last_error, self.down_since = True, None, None
+
+    def closed(self) -> None:
+        if self.connected or self.down_since is None:
+            self.down_since = time.monotonic()
+        self.connected = False
+
+    def answered(self, answer: Answer) -> None:
+        if answer is Answer.RETRY:
+            self.failing_since = self.failing_since or time.monotonic()
+        else:
+            self.failing_since = None
+
+    def seconds(self, since: float | None) -> float | None:
+        return None if since is None else time.monotonic() - since
 
 
 class TopicStream:
@@ -86,7 +108,7 @@ class TopicStream:
                 code = exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else ""
                 log.warning("event stream broke", topic=self.topic, error=code or str(exc))
             finally:
-                self.state.connected = False
+                self.state.closed()
             if time.monotonic() - started > 30:
                 wait = 0.5  # it ran a while: start over with short pauses
             await pause(stop, wait)
@@ -100,8 +122,7 @@ class TopicStream:
             stopping = asyncio.create_task(stop.wait())
             try:
                 await call.read()  # the initial response: the subscription stands
-                self.state.connected = True
-                self.state.last_error = None
+                self.state.opened()
                 log.info("event stream open", topic=self.topic)
                 reading = asyncio.create_task(self._read(call, answers))
                 done, _ = await asyncio.wait(
@@ -165,6 +186,7 @@ class TopicStream:
             answer = Answer.RETRY
         finally:
             self._slots.release()
+        self.state.answered(answer)
         processed = api_v1.SubscribeTopicEventsRequestProcessedAlpha1(
             id=delivery.id, status=appcallback_v1.TopicEventResponse(status=answer.value)
         )

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import json
 from typing import Any
 
+import asyncpg
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -53,7 +54,10 @@ async def _delivery(services: Services) -> dict[str, DependencyHealth]:
     try:
         async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
             report = await services.database.fetchrow(
-                "SELECT * FROM worker_status WHERE replica = $1", settings.replica_id
+                "SELECT *, extract(epoch FROM now() - reported_at) AS report_age, "
+                "extract(epoch FROM now() - oldest_outbox_marker_at) AS oldest_marker_age "
+                "FROM worker_status WHERE replica = $1",
+                settings.replica_id,
             )
     except Exception as exc:
         return {"worker": DependencyHealth(status="down", detail=type(exc).__name__)}
@@ -62,11 +66,20 @@ async def _delivery(services: Services) -> dict[str, DependencyHealth]:
         heartbeat_max_age=settings.heartbeat_max_age_seconds,
         projection_lag_bound=settings.projection_lag_bound_seconds,
     )
-    verdicts = judge(dict(report) if report else None, datetime.now(UTC), limits)
+    verdicts = judge(_decoded(report), limits)
     return {
         name: DependencyHealth(status=check.status, detail=check.detail)
         for name, check in verdicts.items()
     }
+
+
+def _decoded(report: asyncpg.Record | None) -> dict[str, Any] | None:
+    if report is None:
+        return None
+    row = dict(report)
+    if isinstance(row["streams"], str):  # jsonb arrives as text
+        row["streams"] = json.loads(row["streams"])
+    return row
 
 
 def _answer(checks: dict[str, DependencyHealth]) -> JSONResponse:

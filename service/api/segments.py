@@ -11,7 +11,7 @@ from domain.segments import Rule, rule_errors
 from readmodel.queries import MAX_LIMIT, BadCursor
 from readmodel.segment_store import SegmentBusy, SegmentExists, SegmentFields
 from service.auth import AdminOnly
-from service.dependencies import SegmentJobsDep, Segments
+from service.dependencies import Segments
 from service.problems import Problem, validation_failed
 from service.schemas import (
     CustomerPage,
@@ -43,15 +43,12 @@ async def _fetch(segments: Segments, segment_id: uuid.UUID) -> dict[str, Any]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SegmentReply)
-async def create_segment(
-    body: SegmentCreate, segments: Segments, jobs: SegmentJobsDep, response: Response
-) -> Any:
+async def create_segment(body: SegmentCreate, segments: Segments, response: Response) -> Any:
     fields = _checked(SegmentFields.of(body.model_dump()))
     try:
         segment = await segments.create(fields)
     except SegmentExists:
         raise _EXISTS from None
-    jobs.evaluate(segment["id"])
     response.headers["Location"] = f"{router.prefix}/{segment['id']}"
     return {"segment": segment}
 
@@ -67,9 +64,7 @@ async def get_segment(segment_id: uuid.UUID, segments: Segments) -> Any:
 
 
 @router.patch("/{segment_id}", response_model=SegmentReply)
-async def update_segment(
-    segment_id: uuid.UUID, body: SegmentUpdate, segments: Segments, jobs: SegmentJobsDep
-) -> Any:
+async def update_segment(segment_id: uuid.UUID, body: SegmentUpdate, segments: Segments) -> Any:
     current = SegmentOut.model_validate(await _fetch(segments, segment_id))
     merged = {**current.model_dump(), **body.model_dump(exclude_unset=True)}
     fields = _checked(SegmentFields.of(merged))
@@ -79,7 +74,6 @@ async def update_segment(
         raise _EXISTS from None
     if segment is None:
         raise _NOT_FOUND
-    jobs.evaluate(segment["id"])
     return {"segment": segment}
 
 
@@ -88,10 +82,9 @@ async def update_segment(
     status_code=status.HTTP_204_NO_CONTENT,
     responses={503: {"description": "the segment is locked by a long change elsewhere; retry"}},
 )
-async def delete_segment(segment_id: uuid.UUID, segments: Segments, jobs: SegmentJobsDep) -> None:
-    """Deletes at once, even while the segment is being evaluated: this replica's
-    evaluation is cancelled first, another replica's stops at its next batch."""
-    await jobs.cancel(str(segment_id))
+async def delete_segment(segment_id: uuid.UUID, segments: Segments) -> None:
+    """Deletes at once, even while the segment is being evaluated: the worker's
+    evaluation holds the segment one short batch at a time and stops at its next."""
     try:
         deleted = await segments.delete(segment_id)
     except SegmentBusy:

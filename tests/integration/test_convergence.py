@@ -115,3 +115,43 @@ async def test_health_reports_committed_events_that_were_never_published(
         return True if (await api.get(f"{CUSTOMERS}/health")).status_code == 200 else None
 
     await eventually(healthy_again, within=15, what="health recovering")
+
+
+async def test_a_document_that_cannot_be_projected_does_not_stop_the_sweep(
+    api: httpx.AsyncClient, sidecar: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """One stored document the read model can never show (not JSON, here) is
+    reported and passed over; the drift after it is repaired all the same."""
+    unreadable = "00000000-0000-4000-8000-" + uuid.uuid4().hex[:12]
+    await db.execute(
+        "INSERT INTO dapr_state (key, value) VALUES ($1, convert_to('{not json', 'UTF8'))",
+        f"customer-service||customer:{unreadable}",
+    )
+    try:
+        before = await unrepairable(api)
+        customer_id = str(uuid.uuid4())
+        await store_behind_the_actors_back(sidecar, customer_id, version=3)
+
+        async def repaired() -> int | None:
+            version = await read_model_version(db, customer_id)
+            return version if version == 3 else None
+
+        await eventually(repaired, within=30, what="the repair past the unreadable document")
+
+        async def reported() -> float | None:
+            count = await unrepairable(api)
+            return count if count > before else None
+
+        await eventually(reported, within=15, what="the unreadable document reported")
+    finally:
+        await db.execute(
+            "DELETE FROM dapr_state WHERE key = $1", f"customer-service||customer:{unreadable}"
+        )
+
+
+async def unrepairable(api: httpx.AsyncClient) -> float:
+    metrics = (await api.get("/metrics")).text
+    for line in metrics.splitlines():
+        if line.startswith("customer_reconcile_unrepairable_total "):
+            return float(line.split()[1])
+    return 0.0

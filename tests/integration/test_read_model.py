@@ -376,3 +376,29 @@ async def test_lists_keep_answering_while_the_read_model_is_rebuilt(
         assert schemas == []
     finally:
         await conn.close()
+
+
+async def test_a_rebuild_passes_over_documents_it_cannot_read(infra: Infrastructure) -> None:
+    conn = await fresh_database(infra, "projection_rebuild_bad")
+    dsn = infra.postgres_dsn.rsplit("/", 1)[0] + "/projection_rebuild_bad"
+    policy = Policy(customer_groups=frozenset({"retail"}))
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    try:
+        await conn.execute(STATE_TABLE_DDL)
+        good = decide(None, create_command(customer_id=str(uuid.uuid4())), now, policy)[0]
+        rows = [
+            (f"customer-service||customer:{good.id}", json.dumps(good.to_document())),
+            (f"customer-service||customer:{uuid.uuid4()}", "{not json"),
+            (f"customer-service||customer:{uuid.uuid4()}", json.dumps({"id": "no version"})),
+        ]
+        await conn.executemany(
+            "INSERT INTO dapr_state (key, value) VALUES ($1, convert_to($2, 'UTF8'))", rows
+        )
+
+        projected = await rebuild(dsn)
+
+        assert projected == 1
+        ids = {str(r["id"]) for r in await conn.fetch("SELECT id FROM customers")}
+        assert ids == {good.id}
+    finally:
+        await conn.close()
