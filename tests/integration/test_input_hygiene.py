@@ -31,8 +31,9 @@ from tests.support.hostile import (
     nfd,
     problem_fields,
 )
+from tests.support.polling import eventually
 from tests.support.sink_client import forget_events
-from tests.support.waiting import eventually
+from tests.support.values import NEW_YORK_ADDRESS
 
 CUSTOMERS = "/api/v1/customers"
 SEGMENTS = "/api/v1/segments"
@@ -339,14 +340,7 @@ async def test_rekeying_moves_claims_made_under_the_old_normalization(
 # -- addresses: every error at once --------------------------------------------------------
 
 
-ADDRESS = {
-    "type": "SHIPPING",
-    "address_line_1": "123 Main St",
-    "city": "New York",
-    "state_province": "NY",
-    "postal_code": "10001",
-    "country_code": "US",
-}
+ADDRESS = NEW_YORK_ADDRESS
 
 
 async def test_an_empty_city_and_a_bad_postal_code_are_reported_together(

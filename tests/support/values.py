@@ -18,3 +18,14 @@ def unique_email(label: str = "customer") -> str:
 def customer_body(**overrides: Any) -> dict[str, Any]:
     """The seed's create request with an email nobody else has."""
     return {**SEED_CUSTOMER, "email": unique_email(), **overrides}
+
+
+# A shipping address the country rules accept as it is.
+NEW_YORK_ADDRESS: dict[str, Any] = {
+    "type": "SHIPPING",
+    "address_line_1": "123 Main St",
+    "city": "New York",
+    "state_province": "NY",
+    "postal_code": "10001",
+    "country_code": "US",
+}

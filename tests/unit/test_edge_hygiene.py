@@ -23,6 +23,7 @@ from service.schemas import (
 )
 from service.settings import Settings
 from tests.support.hostile import NUL, nested
+from tests.support.values import NEW_YORK_ADDRESS
 
 
 @pytest.fixture
@@ -140,11 +141,4 @@ def test_segment_fields_and_rule_values_are_checked_before_anything_is_stored() 
     assert {"name", "description", "rules.0.field", "rules.1.value"} <= fields
 
 
-_ADDRESS = {
-    "type": "SHIPPING",
-    "address_line_1": "123 Main St",
-    "city": "New York",
-    "state_province": "NY",
-    "postal_code": "10001",
-    "country_code": "US",
-}
+_ADDRESS = NEW_YORK_ADDRESS
