@@ -61,7 +61,7 @@ def report(results: list[PhaseResult], seeds: dict[str, Seed], concurrency: int)
     if measured:
         lines += ["", "CPU, % of one core (2 cores = 200 %)"]
         cpu_header = (
-            f"{'phase':<16}" + "".join(f"{role:>10}" for role in CPU_ROLES) + f"{'other':>8}"
+            f"{'phase':<16}" + "".join(f"{role:>15}" for role in CPU_ROLES) + f"{'other':>8}"
         )
         lines += [cpu_header, "-" * len(cpu_header)]
         for result in measured:
