@@ -87,7 +87,7 @@ async def _stored_address(request: Request) -> dict[str, Any] | None:
     except (KeyError, ValueError):
         return None
     try:
-        shown = await services(request).customers.ask(str(customer_id), GET_ADDRESSES, None)
+        shown = await (await services(request)).customers.ask(str(customer_id), GET_ADDRESSES, None)
     except Problem:
         return None
     return shown.address(address_id)

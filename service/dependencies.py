@@ -4,7 +4,7 @@ reaches a route as an ``Annotated`` parameter of its type."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import aiohttp
@@ -33,7 +33,7 @@ class Services:
     segments: SegmentStore
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The app's services: the lifespan hands them to every request's state."""
     built: Services = request.state.services
     return built
@@ -42,8 +42,9 @@ def services(request: Request) -> Services:
 AppServices = Annotated[Services, Depends(services)]
 
 
-def _part(take: Callable[[Services], T]) -> Callable[[Services], T]:
-    def dependency(services: AppServices) -> T:
+def _part(take: Callable[[Services], T]) -> Callable[[Services], Awaitable[T]]:
+    # async: FastAPI runs a plain function dependency in a worker thread, per request.
+    async def dependency(services: AppServices) -> T:
         return take(services)
 
     return dependency
