@@ -18,6 +18,8 @@ from observability.metrics import ERRORS, endpoint_label
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# What a 401 for a missing, bad or ended access token says to ask for.
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="customer-service"'}
 _TYPE_BASE = "urn:customer-service:problem:"
 
 

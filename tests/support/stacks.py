@@ -21,6 +21,7 @@ from devstack.stack import (
     start_app,
     start_infrastructure,
 )
+from domain.throttles import Action
 from readmodel.migrate import apply_migrations
 from tests.support.credentials import (
     COMMAND_KEYRING,
@@ -30,6 +31,8 @@ from tests.support.credentials import (
     SERVICE_CALLERS,
     TOTP_KEY,
 )
+
+HIGH_LIMIT = 1_000_000
 
 
 def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
@@ -48,6 +51,12 @@ def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
         "CUSTOMER_RECONCILE_PAUSE_SECONDS": "0.2",
         # Fast hashes for the suite (development only; production needs >= 10).
         "CUSTOMER_BCRYPT_COST": "4",
+        # Every request of the suite comes from 127.0.0.1: the shared stack's rate
+        # limits are out of reach (throttles are tested on an app of their own).
+        "CUSTOMER_RATE_LIMITS": ",".join(
+            f"{action}={HIGH_LIMIT}/{HIGH_LIMIT}" for action in Action
+        ),
+        "CUSTOMER_LOCKOUT_MINUTES": "1",
     }
 
 
