@@ -33,6 +33,8 @@ from tests.support.credentials import (
 )
 
 HIGH_LIMIT = 1_000_000
+# A refresh token replaced this recently is taken once more (production: 5 s).
+REFRESH_GRACE_SECONDS = 2
 
 
 def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
@@ -57,6 +59,7 @@ def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
             f"{action}={HIGH_LIMIT}/{HIGH_LIMIT}" for action in Action
         ),
         "CUSTOMER_LOCKOUT_MINUTES": "1",
+        "CUSTOMER_REFRESH_GRACE_SECONDS": str(REFRESH_GRACE_SECONDS),
     }
 
 
