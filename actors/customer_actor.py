@@ -30,7 +30,8 @@ from actors.customer_protocol import (
     Read,
     ReadCustomer,
     Sealed,
-    TotpConfirmation,
+    SteppedUp,
+    TotpCode,
     TotpEnrollment,
     VersionShown,
 )
@@ -42,7 +43,6 @@ from domain import commands
 from domain.authentication import INVALID_TOKEN, redeemable
 from domain.errors import Refusal
 from domain.model import Customer as CustomerState
-from domain.sessions import Access
 
 R = TypeVar("R")
 
@@ -172,7 +172,7 @@ class CustomerHandlers:
         command = commands.CompleteLogin(attempt.challenge_digest, step, attempt.recovery_digest)
         return _shown(await self._shell.run(known, command), _outcome)
 
-    async def confirm_totp(self, attempt: TotpConfirmation) -> CustomerShown | Refusing:
+    async def confirm_totp(self, attempt: TotpCode) -> CustomerShown | Refusing:
         known = await self._shell.for_write()
         if isinstance(known, Refused):
             return known
@@ -198,38 +198,34 @@ class CustomerHandlers:
     # -- step-up: the password again, checked only for a session that may still act
 
     async def start_totp(self, request: TotpEnrollment) -> CustomerShown | Refusing:
-        stepped = await self._stepped_up(request.access, request.password)
-        if isinstance(stepped, Refused):
-            return stepped
-        known, password_ok = stepped
-        command = commands.StartTotpEnrollment(
-            request.key_id,
-            request.sealed_secret,
-            request.recovery_digests,
-            password_ok=password_ok,
-            access=request.access,
-        )
-        return _shown(await self._shell.run(known, command), _profile)
+        def command(known: Known, password_ok: bool) -> commands.Command:
+            return commands.StartTotpEnrollment(
+                request.key_id,
+                request.sealed_secret,
+                request.recovery_digests,
+                password_ok=password_ok,
+                access=request.access,
+            )
+
+        return _shown(await self._stepped_up(request, command), _profile)
 
     async def disable_totp(self, request: FactorsAndPassword) -> VersionShown | Refusing:
-        stepped = await self._stepped_up(request.access, request.password)
-        if isinstance(stepped, Refused):
-            return stepped
-        known, password_ok = stepped
-        command = commands.DisableTotp(
-            self._totp_step(known, request.code),
-            request.recovery_digest,
-            password_ok=password_ok,
-            access=request.access,
-        )
-        return _shown(await self._shell.run(known, command), _version)
+        def command(known: Known, password_ok: bool) -> commands.Command:
+            step = self._totp_step(known, request.code)
+            return commands.DisableTotp(
+                step, request.recovery_digest, password_ok=password_ok, access=request.access
+            )
+
+        step_up = SteppedUp(password=request.password, access=request.access)
+        return _shown(await self._stepped_up(step_up, command), _version)
 
     async def change_password(self, request: PasswordChange) -> VersionShown | Refusing:
-        stepped = await self._stepped_up(request.access, request.current_password)
-        if isinstance(stepped, Refused):
-            return stepped
-        known, password_ok = stepped
+        checked = await self._password_checked(request)
+        if isinstance(checked, Refused):
+            return checked
+        known, password_ok = checked
         new = self._sign_in.secrets.open(self.customer_id, "new_password", request.new_password)
+        # The new password is hashed only once the current one is known right.
         hashed = await self._sign_in.hashed(new) if password_ok and new else None
         command = commands.ChangePassword(
             password_ok=password_ok, password_hash=hashed, access=request.access
@@ -237,29 +233,36 @@ class CustomerHandlers:
         return _shown(await self._shell.run(known, command), _version)
 
     async def request_email_change(self, request: EmailChange) -> VersionShown | Refusing:
-        stepped = await self._stepped_up(request.access, request.password)
-        if isinstance(stepped, Refused):
-            return stepped
-        known, password_ok = stepped
-        command = commands.RequestEmailChange(
-            new_email=request.new_email,
-            digest=request.digest,
-            delivery=request.delivery,
-            password_ok=password_ok,
-            access=request.access,
-        )
-        return _shown(await self._shell.run(known, command), _version)
+        def command(known: Known, password_ok: bool) -> commands.Command:
+            return commands.RequestEmailChange(
+                new_email=request.new_email,
+                digest=request.digest,
+                delivery=request.delivery,
+                password_ok=password_ok,
+                access=request.access,
+            )
+
+        return _shown(await self._stepped_up(request, command), _version)
 
     async def _stepped_up(
-        self, access: Access | None, sealed_password: Sealed | None
-    ) -> tuple[Known, bool] | Refusing:
-        """What is stored, and whether the password sent with a change is right."""
+        self, request: SteppedUp, command: Callable[[Known, bool], commands.Command]
+    ) -> Done | Refusing:
+        """Decide ``command`` on what is stored, told whether the password is right."""
+        checked = await self._password_checked(request)
+        if isinstance(checked, Refused):
+            return checked
+        known, password_ok = checked
+        return await self._shell.run(known, command(known, password_ok))
+
+    async def _password_checked(self, request: SteppedUp) -> tuple[Known, bool] | Refusing:
+        """What is stored, and whether the password sent with a change is right:
+        checked (bcrypt) only for a session that may still act."""
         known = await self._shell.for_write()
         if isinstance(known, Refused):
             return known
-        if (refused := self._shell.allows(known, access)) is not None:
+        if (refused := self._shell.allows(known, request.access)) is not None:
             return refused
-        password = self._sign_in.secrets.open(self.customer_id, "password", sealed_password)
+        password = self._sign_in.secrets.open(self.customer_id, "password", request.password)
         if known.customer is None or password is None:
             return known, False
         return known, await self._sign_in.password_matches(known.customer, password)

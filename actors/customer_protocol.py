@@ -43,6 +43,9 @@ class PasswordAttempt:
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TotpCode(Sparse):
     code: Sealed | None = None
+    # The customer's session the call is made in, as commands name it
+    # (domain.commands.OnBehalf); None for a step before any session (a login).
+    access: Access | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,49 +61,46 @@ class ChallengeAnswer(SecondFactor):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class TotpConfirmation(TotpCode):
-    access: Access | None = None
-
-
-@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class FactorsAndPassword(SecondFactor):
     """Turning 2FA off: a second factor and the password (sealed)."""
 
     password: Sealed | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SteppedUp(Sparse):
+    """A sensitive change: it comes with the customer's password (sealed), for
+    the customer's session (``access``)."""
+
+    password: Sealed | None = None
     access: Access | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class TotpEnrollment(Sparse):
-    """A new TOTP secret (sealed at rest) and recovery codes, with the password."""
+class TotpEnrollment(SteppedUp):
+    """A new TOTP secret (sealed at rest) and the digests of the recovery codes."""
 
     key_id: str
     sealed_secret: str
     recovery_digests: tuple[str, ...]
-    password: Sealed | None = None
-    access: Access | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class PasswordChange(Sparse):
-    """The current password and the new one, both sealed: the actor hashes the
-    new one only once the current one is right."""
+class PasswordChange(SteppedUp):
+    """The new password (sealed): the actor hashes it only once ``password``, the
+    current one, is right."""
 
-    current_password: Sealed | None = None
     new_password: Sealed | None = None
-    access: Access | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
-class EmailChange(Sparse):
+class EmailChange(SteppedUp):
     """A new address, the digest of the token sent there and the token sealed
-    for the notification service, with the password."""
+    for the notification service."""
 
     new_email: str
     digest: str
     delivery: dict[str, Any]
-    password: Sealed | None = None
-    access: Access | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -188,7 +188,7 @@ REGISTER = CUSTOMER.method(
 LOGIN = CUSTOMER.method("login", PasswordAttempt, Outcome)
 COMPLETE_LOGIN = CUSTOMER.method("complete_login", ChallengeAnswer, Outcome)
 START_TOTP = CUSTOMER.method("start_totp", TotpEnrollment, CustomerShown)
-CONFIRM_TOTP = CUSTOMER.method("confirm_totp", TotpConfirmation, CustomerShown)
+CONFIRM_TOTP = CUSTOMER.method("confirm_totp", TotpCode, CustomerShown)
 DISABLE_TOTP = CUSTOMER.method("disable_totp", FactorsAndPassword, VersionShown)
 REQUEST_EMAIL_VERIFICATION = CUSTOMER.method(
     "request_email_verification", commands.RequestEmailVerification, VersionShown

@@ -288,14 +288,18 @@ def decide_request_password_reset(
     return changed(PASSWORD_RESET_REQUESTED, customer, after, now, delivery=command.delivery)
 
 
+def _new_password(customer: Customer, password_hash: str, now: datetime) -> Decision:
+    """A new password: a reset link sent before is void, and so is a pending
+    login challenge (its password was the old one)."""
+    after = _with(customer, now, password_hash=password_hash, password_reset=None, challenge=None)
+    return changed(PASSWORD_CHANGED, customer, after, now)
+
+
 def decide_reset_password(
     state: Customer | None, command: ResetPassword, now: datetime, policy: Policy
 ) -> Decision:
     customer = _redeem(state, "password_reset", command.digest, now)
-    after = _with(
-        customer, now, password_hash=command.password_hash, password_reset=None, challenge=None
-    )
-    return changed(PASSWORD_CHANGED, customer, after, now)
+    return _new_password(customer, command.password_hash, now)
 
 
 def decide_change_password(
@@ -304,11 +308,7 @@ def decide_change_password(
     customer = _stepped_up(state, command.password_ok)
     if command.password_hash is None:
         raise InvalidFields([FieldError("new_password", "is missing", "missing")])
-    # A reset link sent before is void: the customer chose a password since.
-    after = _with(
-        customer, now, password_hash=command.password_hash, password_reset=None, challenge=None
-    )
-    return changed(PASSWORD_CHANGED, customer, after, now)
+    return _new_password(customer, command.password_hash, now)
 
 
 def decide_request_email_change(

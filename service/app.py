@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 from observability.tracing import configure_tracing
 from service import bootstrap, problems
 from service.actor_guard import ActorCallGuard
-from service.api import account, addresses, customers, health, metrics, preferences, segments
+from service.api import addresses, customers, health, metrics, preferences, segments
 from service.api import auth as auth_routes
 from service.api import sessions as session_routes
 from service.body_guard import BodyGuard
@@ -72,7 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         health.router,
         auth_routes.router,
-        account.router,
         session_routes.router,
         customers.router,
         addresses.router,

@@ -425,8 +425,8 @@ class PasswordConfirmation(BaseModel):
     password: CurrentPassword
 
 
-class DisableTwoFactorRequest(SecondFactorRequest):
-    password: CurrentPassword
+class DisableTwoFactorRequest(SecondFactorRequest, PasswordConfirmation):
+    """Both factors: the password and a code (or a recovery code)."""
 
 
 class PasswordChangeRequest(BaseModel):
@@ -436,11 +436,8 @@ class PasswordChangeRequest(BaseModel):
     new_password: Password
 
 
-class EmailChangeRequest(BaseModel):
-    model_config = _STRICT
-
+class EmailChangeRequest(PasswordConfirmation):
     new_email: Email
-    password: CurrentPassword
 
 
 class RefreshRequest(BaseModel):

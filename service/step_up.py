@@ -25,7 +25,7 @@ from actors.customer_protocol import (
     EmailChange,
     FactorsAndPassword,
     PasswordChange,
-    TotpConfirmation,
+    TotpCode,
     TotpEnrollment,
 )
 from actors.protocol import ActorMethod, Q, R, Refused
@@ -65,7 +65,7 @@ class StepUp:
         self, customer_id: str, current: str, new: str, access: Access | None
     ) -> None:
         request = PasswordChange(
-            current_password=self.secrets.seal(customer_id, "password", current),
+            password=self.secrets.seal(customer_id, "password", current),
             new_password=self.secrets.seal(customer_id, "new_password", new),
             access=access,
         )
@@ -117,7 +117,7 @@ class StepUp:
 
     async def confirm_two_factor(self, customer_id: str, code: str, access: Access | None) -> int:
         """The version at which 2FA is on."""
-        attempt = TotpConfirmation(code=self.secrets.seal(customer_id, "code", code), access=access)
+        attempt = TotpCode(code=self.secrets.seal(customer_id, "code", code), access=access)
         return (await self.customers.ask(customer_id, CONFIRM_TOTP, attempt)).version
 
     async def disable_two_factor(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import asyncpg
 import httpx
@@ -13,7 +14,7 @@ import httpx
 from security.one_time import digest
 from tests.integration.conftest import EventSink
 from tests.integration.test_sign_in import event_of, protected
-from tests.support.accounts import CUSTOMERS, PASSWORD, Account, bearer, login, sign_up
+from tests.support.accounts import CUSTOMERS, PASSWORD, Account, bearer, login
 from tests.support.stacks import REFRESH_GRACE_SECONDS
 
 REFRESH = f"{CUSTOMERS}/token/refresh"
@@ -28,10 +29,18 @@ async def reads(anonymous: httpx.AsyncClient, account: Account, access: str) -> 
     return response.status_code
 
 
-async def test_a_refresh_returns_a_new_pair_and_the_used_token_is_spent(
-    anonymous: httpx.AsyncClient, db: asyncpg.Connection
+async def assert_over(
+    anonymous: httpx.AsyncClient, account: Account, *sessions: dict[str, Any]
 ) -> None:
-    account = await sign_up(anonymous, db)
+    """Each session's access token and refresh token are refused."""
+    for tokens in sessions:
+        assert await reads(anonymous, account, tokens["access_token"]) == 401
+        assert (await refreshed(anonymous, tokens["refresh_token"])).status_code == 401
+
+
+async def test_a_refresh_returns_a_new_pair_and_the_used_token_is_spent(
+    anonymous: httpx.AsyncClient, account: Account, db: asyncpg.Connection
+) -> None:
     first = account.tokens["refresh_token"]
 
     renewed = await refreshed(anonymous, first)
@@ -58,9 +67,8 @@ async def test_a_refresh_returns_a_new_pair_and_the_used_token_is_spent(
 
 
 async def test_a_reused_refresh_token_is_refused_and_ends_its_whole_family(
-    anonymous: httpx.AsyncClient, db: asyncpg.Connection
+    anonymous: httpx.AsyncClient, account: Account
 ) -> None:
-    account = await sign_up(anonymous, db)
     other = await login(anonymous, account.email)  # another session of the same customer
     first = account.tokens["refresh_token"]
     second = (await refreshed(anonymous, first)).json()
@@ -75,18 +83,15 @@ async def test_a_reused_refresh_token_is_refused_and_ends_its_whole_family(
     assert reused.json()["type"].endswith(":invalid-refresh-token")
     assert reused.headers["www-authenticate"].startswith("Bearer")
     # The whole family is over: every access and refresh token of that session.
-    for pair in (account.tokens, second, crossing.json()):
-        assert await reads(anonymous, account, pair["access_token"]) == 401
-        assert (await refreshed(anonymous, pair["refresh_token"])).status_code == 401
+    await assert_over(anonymous, account, account.tokens, second, crossing.json())
     # The customer's other session goes on.
     assert await reads(anonymous, account, other.json()["access_token"]) == 200
     assert (await refreshed(anonymous, other.json()["refresh_token"])).status_code == 200
 
 
 async def test_logout_ends_that_session_and_no_other(
-    anonymous: httpx.AsyncClient, db: asyncpg.Connection
+    anonymous: httpx.AsyncClient, account: Account
 ) -> None:
-    account = await sign_up(anonymous, db)
     other = (await login(anonymous, account.email)).json()
 
     out = await anonymous.post(f"{CUSTOMERS}/logout", headers=account.headers)
@@ -102,9 +107,8 @@ async def test_logout_ends_that_session_and_no_other(
 
 
 async def test_revoking_ends_every_session_of_the_customer(
-    anonymous: httpx.AsyncClient, api: httpx.AsyncClient, db: asyncpg.Connection
+    anonymous: httpx.AsyncClient, api: httpx.AsyncClient, account: Account
 ) -> None:
-    account = await sign_up(anonymous, db)
     sessions = [account.tokens, *[(await login(anonymous, account.email)).json() for _ in range(2)]]
 
     revoked = await anonymous.post(
@@ -112,9 +116,7 @@ async def test_revoking_ends_every_session_of_the_customer(
     )
 
     assert revoked.status_code == 204
-    for pair in sessions:
-        assert await reads(anonymous, account, pair["access_token"]) == 401
-        assert (await refreshed(anonymous, pair["refresh_token"])).status_code == 401
+    await assert_over(anonymous, account, *sessions)
     # An admin may revoke them too (a new login meanwhile included).
     again = (await login(anonymous, account.email)).json()
     assert (await api.post(f"{CUSTOMERS}/{account.id}/sessions/revoke")).status_code == 204
@@ -122,9 +124,8 @@ async def test_revoking_ends_every_session_of_the_customer(
 
 
 async def test_the_list_of_sessions_shows_when_and_where_and_no_secret(
-    anonymous: httpx.AsyncClient, api: httpx.AsyncClient, db: asyncpg.Connection
+    anonymous: httpx.AsyncClient, api: httpx.AsyncClient, account: Account
 ) -> None:
-    account = await sign_up(anonymous, db)
     phone = (await login(anonymous, account.email, **{"user-agent": "ShopApp/7.1 (iPhone)"})).json()
     await refreshed(anonymous, phone["refresh_token"])
     await anonymous.post(f"{CUSTOMERS}/logout", headers=bearer(phone["access_token"]))
@@ -155,10 +156,10 @@ async def test_the_list_of_sessions_shows_when_and_where_and_no_secret(
 async def test_a_suspended_customers_old_token_is_refused_on_every_route(
     anonymous: httpx.AsyncClient,
     api: httpx.AsyncClient,
+    account: Account,
     db: asyncpg.Connection,
     event_sink: EventSink,
 ) -> None:
-    account = await sign_up(anonymous, db)
     own = account.headers
     address = await anonymous.post(
         f"{CUSTOMERS}/{account.id}/addresses",
@@ -209,17 +210,14 @@ async def test_a_suspended_customers_old_token_is_refused_on_every_route(
 
 
 async def test_a_soft_delete_ends_every_session(
-    anonymous: httpx.AsyncClient, db: asyncpg.Connection
+    anonymous: httpx.AsyncClient, account: Account
 ) -> None:
-    account = await sign_up(anonymous, db)
     other = (await login(anonymous, account.email)).json()
 
     deleted = await anonymous.delete(f"{CUSTOMERS}/{account.id}", headers=account.headers)
 
     assert deleted.status_code == 204
-    for pair in (account.tokens, other):
-        assert await reads(anonymous, account, pair["access_token"]) == 401
-        assert (await refreshed(anonymous, pair["refresh_token"])).status_code == 401
+    await assert_over(anonymous, account, account.tokens, other)
 
 
 async def test_an_admins_token_belongs_to_no_session(api: httpx.AsyncClient) -> None:

@@ -3,13 +3,12 @@ a new email (confirmed by a token sent there), and the old address is told."""
 
 from __future__ import annotations
 
-import asyncpg
 import httpx
 
 from service.deliveries import open_delivery
 from tests.integration.conftest import NOTIFICATION_KEYS, EventSink, customer_body, unique_email
 from tests.integration.test_sign_in import event_of
-from tests.support.accounts import CUSTOMERS, PASSWORD, Account, bearer, login, sign_up
+from tests.support.accounts import CUSTOMERS, PASSWORD, Account, bearer, login
 
 NEW_PASSWORD = "a passphrase of my own choosing"
 
@@ -23,10 +22,24 @@ async def change_password(
     )
 
 
+async def email_change_token(
+    anonymous: httpx.AsyncClient, event_sink: EventSink, account: Account, new_email: str
+) -> str:
+    """Ask for a new email with the password; the token the new address is sent."""
+    body = {"new_email": new_email, "password": PASSWORD}
+    url = f"{CUSTOMERS}/{account.id}/email-change"
+    asked = await anonymous.post(url, json=body, headers=account.headers)
+    assert asked.status_code == 202, asked.text
+    requested = await event_of(event_sink, account.id, "customer.email_change_requested")
+    assert requested["data"]["new_email"] == new_email
+    token = open_delivery(NOTIFICATION_KEYS, account.id, requested["data"]["delivery"])
+    assert token not in str(requested)
+    return token
+
+
 async def test_a_signed_in_customer_changes_its_password_with_the_current_one(
-    anonymous: httpx.AsyncClient, db: asyncpg.Connection, event_sink: EventSink
+    anonymous: httpx.AsyncClient, account: Account, event_sink: EventSink
 ) -> None:
-    account = await sign_up(anonymous, db)
     other = (await login(anonymous, account.email)).json()
 
     wrong = await change_password(anonymous, account, "not my password")
@@ -51,9 +64,8 @@ async def test_a_signed_in_customer_changes_its_password_with_the_current_one(
 
 
 async def test_wrong_passwords_lock_the_accounts_sensitive_changes(
-    anonymous: httpx.AsyncClient, db: asyncpg.Connection
+    anonymous: httpx.AsyncClient, account: Account
 ) -> None:
-    account = await sign_up(anonymous, db)
     statuses = [
         (await change_password(anonymous, account, f"guess {n}")).status_code for n in range(5)
     ]
@@ -68,9 +80,8 @@ async def test_wrong_passwords_lock_the_accounts_sensitive_changes(
 
 
 async def test_a_customers_token_alone_cannot_change_the_email(
-    anonymous: httpx.AsyncClient, api: httpx.AsyncClient, db: asyncpg.Connection
+    anonymous: httpx.AsyncClient, api: httpx.AsyncClient, account: Account
 ) -> None:
-    account = await sign_up(anonymous, db)
     patched = await anonymous.patch(
         f"{CUSTOMERS}/{account.id}", json={"email": unique_email()}, headers=account.headers
     )
@@ -87,10 +98,9 @@ async def test_a_customers_token_alone_cannot_change_the_email(
 async def test_an_email_change_needs_the_password_and_the_token_sent_to_the_new_address(
     anonymous: httpx.AsyncClient,
     api: httpx.AsyncClient,
-    db: asyncpg.Connection,
+    account: Account,
     event_sink: EventSink,
 ) -> None:
-    account = await sign_up(anonymous, db)
     new_email = unique_email("moved")
     url = f"{CUSTOMERS}/{account.id}/email-change"
 
@@ -98,18 +108,11 @@ async def test_an_email_change_needs_the_password_and_the_token_sent_to_the_new_
         url, json={"new_email": new_email, "password": "nope"}, headers=account.headers
     )
     assert wrong.status_code == 403
-    asked = await anonymous.post(
-        url, json={"new_email": new_email, "password": PASSWORD}, headers=account.headers
-    )
-    assert asked.status_code == 202, asked.text
+    token = await email_change_token(anonymous, event_sink, account, new_email)
     # Nothing changes yet.
     unchanged = await anonymous.get(f"{CUSTOMERS}/{account.id}", headers=account.headers)
     assert unchanged.json()["customer"]["email"] == account.email
 
-    requested = await event_of(event_sink, account.id, "customer.email_change_requested")
-    assert requested["data"]["new_email"] == new_email
-    token = open_delivery(NOTIFICATION_KEYS, account.id, requested["data"]["delivery"])
-    assert token not in str(requested)
     confirmed = await anonymous.post(f"{CUSTOMERS}/email-change/confirm", json={"token": token})
     assert confirmed.status_code == 200, confirmed.text
     customer = confirmed.json()["customer"]
@@ -133,16 +136,11 @@ async def test_an_email_change_needs_the_password_and_the_token_sent_to_the_new_
 async def test_an_email_taken_meanwhile_is_refused_at_confirmation(
     anonymous: httpx.AsyncClient,
     api: httpx.AsyncClient,
-    db: asyncpg.Connection,
+    account: Account,
     event_sink: EventSink,
 ) -> None:
-    account = await sign_up(anonymous, db)
     new_email = unique_email("contested")
-    body = {"new_email": new_email, "password": PASSWORD}
-    url = f"{CUSTOMERS}/{account.id}/email-change"
-    assert (await anonymous.post(url, json=body, headers=account.headers)).status_code == 202
-    requested = await event_of(event_sink, account.id, "customer.email_change_requested")
-    token = open_delivery(NOTIFICATION_KEYS, account.id, requested["data"]["delivery"])
+    token = await email_change_token(anonymous, event_sink, account, new_email)
     assert (await api.post(CUSTOMERS, json=customer_body(email=new_email))).status_code == 201
 
     taken = await anonymous.post(f"{CUSTOMERS}/email-change/confirm", json={"token": token})

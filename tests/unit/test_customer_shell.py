@@ -402,7 +402,7 @@ class CountedChecks:
 
 def password_change(current: str, epoch: int = 0) -> PasswordChange:
     return PasswordChange(
-        current_password=SECRETS.seal(CUSTOMER_ID, "password", current),
+        password=SECRETS.seal(CUSTOMER_ID, "password", current),
         new_password=SECRETS.seal(CUSTOMER_ID, "new_password", "a new passphrase"),
         access=Access(epoch),
     )

@@ -23,6 +23,7 @@ from service.schemas import (
 )
 from service.settings import Settings
 from tests.support.hostile import NUL, nested
+from tests.unit.test_customer_create_schema import answer_to
 
 
 @pytest.fixture
@@ -148,3 +149,11 @@ _ADDRESS = {
     "postal_code": "10001",
     "country_code": "US",
 }
+
+
+def test_an_unreachable_database_is_a_503_to_retry_not_a_500() -> None:
+    response = answer_to(ConnectionRefusedError("connect call failed"))
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["type"].endswith(":unavailable")
