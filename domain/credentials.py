@@ -2,7 +2,9 @@
 
 Secrets are kept only as digests (password: bcrypt; tokens, challenges and
 recovery codes: SHA-256), or sealed with a key of the service (the TOTP
-secret). The domain compares digests; it never sees a secret in clear.
+secret). The domain compares digests; it never sees a secret in clear. The
+session epoch says which of the customer's sessions may still act
+(domain/sessions.py); the sessions themselves live outside the document.
 """
 
 from __future__ import annotations

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 
+from accounts import janitor
+from devstack.stack import App, Infrastructure
 from security.one_time import digest
 from tests.integration.conftest import EventSink
 from tests.integration.test_sign_in import event_of, protected
@@ -232,3 +235,38 @@ async def test_a_refresh_token_in_the_wrong_place_or_shape_is_refused(
     for token in (f"{uuid.uuid4()}.{'x' * 43}", "not-a-refresh-token", PASSWORD):
         response = await refreshed(anonymous, token)
         assert response.status_code == 401, response.text
+
+
+async def test_what_expired_is_deleted_and_nothing_else(
+    db: asyncpg.Connection, infra: Infrastructure, customer_service: App
+) -> None:
+    """Bounded storage: the worker's janitor deletes counters past their window,
+    expired refresh tokens and sessions ended (or expired) longer ago than
+    any access token lives."""
+    old, fresh = uuid.uuid4(), uuid.uuid4()
+    for session, ago in ((old, timedelta(days=2)), (fresh, timedelta(0))):
+        await db.execute(
+            "INSERT INTO customer_sessions (id, customer_id, epoch, created_at, last_used_at, "
+            "expires_at, ended_at) VALUES ($1, $2, 0, now(), now(), now(), now() - $3::interval)",
+            session,
+            uuid.uuid4(),
+            ago,
+        )
+    keys = [f"test:{uuid.uuid4()}", f"test:{uuid.uuid4()}"]
+    await db.execute(
+        "INSERT INTO throttles (key, hits, resets_at) VALUES "
+        "($1, 1, now() - interval '1 second'), ($2, 1, now() + interval '1 hour')",
+        *keys,
+    )
+    pool = await asyncpg.create_pool(infra.postgres_dsn, min_size=1, max_size=1)
+    try:
+        assert await janitor.sweep(pool) >= 2
+    finally:
+        await pool.close()
+
+    sessions = await db.fetch(
+        "SELECT id FROM customer_sessions WHERE id = ANY($1::uuid[])", [old, fresh]
+    )
+    assert [row["id"] for row in sessions] == [fresh]
+    counters = await db.fetch("SELECT key FROM throttles WHERE key = ANY($1::text[])", keys)
+    assert [row["key"] for row in counters] == [keys[1]]
