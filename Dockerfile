@@ -24,6 +24,7 @@ COPY security ./security
 COPY readmodel ./readmodel
 COPY observability ./observability
 COPY worker ./worker
+COPY accounts ./accounts
 # Runtime dependencies only (no [dev]); bytecode compiled now because the
 # root filesystem is read-only at run time.
 RUN pip install --no-compile . \

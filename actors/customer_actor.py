@@ -3,8 +3,10 @@
 ``CustomerHandlers`` has one method per declared method (actors/customer_protocol.py):
 it hands the command to the shell (actors/customer_shell.py) and shows the
 outcome as the method's reply. Sign-in steps first establish the facts only
-secrets can tell (a password, a TOTP code) and decide on those. ``Customer``,
-the Dapr actor class, is derived from the declarations and delegates here.
+secrets can tell (a password, a TOTP code) and decide on those; cheap checks
+(an ended session, an unknown token) come before a password is hashed or
+checked. ``Customer``, the Dapr actor class, is derived from the declarations
+and delegates here.
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ from actors.customer_protocol import (
     AddressShown,
     ChallengeAnswer,
     CustomerShown,
+    EmailChange,
+    FactorsAndPassword,
     Outcome,
     PasswordAttempt,
+    PasswordChange,
+    PasswordReset,
     PreferencesShown,
+    Read,
     ReadCustomer,
     Sealed,
-    SecondFactor,
+    SteppedUp,
     TotpCode,
+    TotpEnrollment,
     VersionShown,
 )
 from actors.customer_shell import CustomerShell, Done, Known, Refusing
@@ -32,6 +40,8 @@ from actors.hosting import actor_class
 from actors.protocol import Document, Refused
 from actors.sign_in import SignInFacts
 from domain import commands
+from domain.authentication import INVALID_TOKEN, redeemable
+from domain.errors import Refusal
 from domain.model import Customer as CustomerState
 
 R = TypeVar("R")
@@ -59,7 +69,8 @@ def _preferences(done: Done) -> PreferencesShown:
 def _outcome(done: Done) -> Outcome:
     """Which event a sign-in step made (the caller maps it)."""
     event = done.event.type if done.event else "none"
-    return Outcome(event, done.state.id, done.state.version, committed=done.committed)
+    epoch = done.state.credentials.session_epoch
+    return Outcome(event, done.state.id, done.state.version, done.committed, epoch)
 
 
 def _address(address_id: str) -> Callable[[Done], AddressShown]:
@@ -121,9 +132,6 @@ class CustomerHandlers:
     async def record_order(self, command: commands.RecordOrder) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
-    async def start_totp(self, command: commands.StartTotpEnrollment) -> CustomerShown | Refusing:
-        return _shown(await self._shell.execute(command), _profile)
-
     async def request_email_verification(
         self, command: commands.RequestEmailVerification
     ) -> VersionShown | Refusing:
@@ -137,7 +145,12 @@ class CustomerHandlers:
     ) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
-    async def reset_password(self, command: commands.ResetPassword) -> VersionShown | Refusing:
+    async def confirm_email_change(
+        self, command: commands.ConfirmEmailChange
+    ) -> CustomerShown | Refusing:
+        return _shown(await self._shell.execute(command), _profile)
+
+    async def send_notice(self, command: commands.SendNotice) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
 
     # -- sign-in: establish the facts from secrets, then decide as usual ------------
@@ -163,17 +176,96 @@ class CustomerHandlers:
         known = await self._shell.for_write()
         if isinstance(known, Refused):
             return known
-        command = commands.ConfirmTotp(self._totp_step(known, attempt.code))
+        step = self._totp_step(known, attempt.code)
+        command = commands.ConfirmTotp(step, access=attempt.access)
         return _shown(await self._shell.run(known, command), _profile)
 
-    async def disable_totp(self, attempt: SecondFactor) -> Outcome | Refusing:
+    async def reset_password(self, request: PasswordReset) -> CustomerShown | Refusing:
+        """The new password is hashed only for a token this customer holds."""
         known = await self._shell.for_write()
         if isinstance(known, Refused):
             return known
-        command = commands.DisableTotp(
-            self._totp_step(known, attempt.code), attempt.recovery_digest
+        if not redeemable(known.customer, "password_reset", request.digest, self._shell.now()):
+            return Refused(Refusal.INVALID_TOKEN, INVALID_TOKEN)
+        password = self._sign_in.secrets.open(
+            self.customer_id, "new_password", request.new_password
         )
-        return _shown(await self._shell.run(known, command), _outcome)
+        if password is None:
+            return Refused(Refusal.BAD_COMMAND, "the new password cannot be read")
+        command = commands.ResetPassword(request.digest, await self._sign_in.hashed(password))
+        return _shown(await self._shell.run(known, command), _profile)
+
+    # -- step-up: the password again, checked only for a session that may still act
+
+    async def start_totp(self, request: TotpEnrollment) -> CustomerShown | Refusing:
+        def command(known: Known, password_ok: bool) -> commands.Command:
+            return commands.StartTotpEnrollment(
+                request.key_id,
+                request.sealed_secret,
+                request.recovery_digests,
+                password_ok=password_ok,
+                access=request.access,
+            )
+
+        return _shown(await self._stepped_up(request, command), _profile)
+
+    async def disable_totp(self, request: FactorsAndPassword) -> VersionShown | Refusing:
+        def command(known: Known, password_ok: bool) -> commands.Command:
+            step = self._totp_step(known, request.code)
+            return commands.DisableTotp(
+                step, request.recovery_digest, password_ok=password_ok, access=request.access
+            )
+
+        step_up = SteppedUp(password=request.password, access=request.access)
+        return _shown(await self._stepped_up(step_up, command), _version)
+
+    async def change_password(self, request: PasswordChange) -> VersionShown | Refusing:
+        checked = await self._password_checked(request)
+        if isinstance(checked, Refused):
+            return checked
+        known, password_ok = checked
+        new = self._sign_in.secrets.open(self.customer_id, "new_password", request.new_password)
+        # The new password is hashed only once the current one is known right.
+        hashed = await self._sign_in.hashed(new) if password_ok and new else None
+        command = commands.ChangePassword(
+            password_ok=password_ok, password_hash=hashed, access=request.access
+        )
+        return _shown(await self._shell.run(known, command), _version)
+
+    async def request_email_change(self, request: EmailChange) -> VersionShown | Refusing:
+        def command(known: Known, password_ok: bool) -> commands.Command:
+            return commands.RequestEmailChange(
+                new_email=request.new_email,
+                digest=request.digest,
+                delivery=request.delivery,
+                password_ok=password_ok,
+                access=request.access,
+            )
+
+        return _shown(await self._stepped_up(request, command), _version)
+
+    async def _stepped_up(
+        self, request: SteppedUp, command: Callable[[Known, bool], commands.Command]
+    ) -> Done | Refusing:
+        """Decide ``command`` on what is stored, told whether the password is right."""
+        checked = await self._password_checked(request)
+        if isinstance(checked, Refused):
+            return checked
+        known, password_ok = checked
+        return await self._shell.run(known, command(known, password_ok))
+
+    async def _password_checked(self, request: SteppedUp) -> tuple[Known, bool] | Refusing:
+        """What is stored, and whether the password sent with a change is right:
+        checked (bcrypt) only for a session that may still act."""
+        known = await self._shell.for_write()
+        if isinstance(known, Refused):
+            return known
+        if (refused := self._shell.allows(known, request.access)) is not None:
+            return refused
+        password = self._sign_in.secrets.open(self.customer_id, "password", request.password)
+        if known.customer is None or password is None:
+            return known, False
+        return known, await self._sign_in.password_matches(known.customer, password)
 
     def _totp_step(self, known: Known, sealed_code: Sealed | None) -> int | None:
         code = self._sign_in.secrets.open(self.customer_id, "code", sealed_code)
@@ -184,19 +276,19 @@ class CustomerHandlers:
     # -- reads -----------------------------------------------------------------------
 
     async def get(self, query: ReadCustomer) -> CustomerShown | Refusing:
-        customer = await self._shell.read(query.include_deleted)
+        customer = await self._shell.read(query.include_deleted, query.access)
         if isinstance(customer, Refused):
             return customer
         return CustomerShown(customer=customer.profile())
 
-    async def get_addresses(self) -> AddressesShown | Refusing:
-        customer = await self._shell.read()
+    async def get_addresses(self, query: Read) -> AddressesShown | Refusing:
+        customer = await self._shell.read(access=query.access)
         if isinstance(customer, Refused):
             return customer
         return AddressesShown(addresses=_addresses(customer), version=customer.version)
 
-    async def get_preferences(self) -> PreferencesShown | Refusing:
-        customer = await self._shell.read()
+    async def get_preferences(self, query: Read) -> PreferencesShown | Refusing:
+        customer = await self._shell.read(access=query.access)
         if isinstance(customer, Refused):
             return customer
         preferences = customer.current_preferences().to_document()

@@ -2,23 +2,33 @@
 
 Commands are the domain's; sign-in steps send their secrets sealed for the
 actor (security/command_secrets.py) and the actor establishes the facts the
-decision needs. A command's reply says whether it ``committed``.
+decision needs. A command's reply says whether it ``committed``. What a
+customer asks with its own token carries ``access`` (its session), and the
+actor refuses it if that session ended (domain/sessions.py).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from actors.protocol import ActorType, Document, Sparse
 from domain import commands
 from domain.errors import Refusal
+from domain.sessions import Access
 
 # A secret sealed for one actor and purpose: {"key_id", "ciphertext"}.
 Sealed = dict[str, str]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ReadCustomer:
+class Read(commands.OnBehalf, Sparse):
+    """A read, made for a customer's session (``access``) or for anyone else
+    (then nothing is sent: an empty request, as an older caller sends)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ReadCustomer(Read):
     include_deleted: bool = False
 
 
@@ -33,6 +43,9 @@ class PasswordAttempt:
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class TotpCode(Sparse):
     code: Sealed | None = None
+    # The customer's session the call is made in, as commands name it
+    # (domain.commands.OnBehalf); None for a step before any session (a login).
+    access: Access | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +58,58 @@ class SecondFactor(TotpCode):
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class ChallengeAnswer(SecondFactor):
     challenge_digest: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class FactorsAndPassword(SecondFactor):
+    """Turning 2FA off: a second factor and the password (sealed)."""
+
+    password: Sealed | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class SteppedUp(Sparse):
+    """A sensitive change: it comes with the customer's password (sealed), for
+    the customer's session (``access``)."""
+
+    password: Sealed | None = None
+    access: Access | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class TotpEnrollment(SteppedUp):
+    """A new TOTP secret (sealed at rest) and the digests of the recovery codes."""
+
+    key_id: str
+    sealed_secret: str
+    recovery_digests: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordChange(SteppedUp):
+    """The new password (sealed): the actor hashes it only once ``password``, the
+    current one, is right."""
+
+    new_password: Sealed | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class EmailChange(SteppedUp):
+    """A new address, the digest of the token sent there and the token sealed
+    for the notification service."""
+
+    new_email: str
+    digest: str
+    delivery: dict[str, Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class PasswordReset(Sparse):
+    """A reset token's digest and the new password (sealed): the actor hashes it
+    only for a token it holds."""
+
+    digest: str
+    new_password: Sealed | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,12 +155,14 @@ class AddressesShown:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
-    """What a sign-in step decided: the type of the event it made ("none": nothing)."""
+    """What a sign-in step decided: the type of the event it made ("none": nothing),
+    and the customer's session epoch after it (the sessions a login opens carry it)."""
 
     outcome: str
     customer_id: str
     version: int
     committed: bool
+    session_epoch: int | None = None
 
 
 CUSTOMER = ActorType("Customer", Refusal, Refusal.BAD_COMMAND)
@@ -120,9 +187,9 @@ REGISTER = CUSTOMER.method(
 )
 LOGIN = CUSTOMER.method("login", PasswordAttempt, Outcome)
 COMPLETE_LOGIN = CUSTOMER.method("complete_login", ChallengeAnswer, Outcome)
-START_TOTP = CUSTOMER.method("start_totp", commands.StartTotpEnrollment, CustomerShown)
+START_TOTP = CUSTOMER.method("start_totp", TotpEnrollment, CustomerShown)
 CONFIRM_TOTP = CUSTOMER.method("confirm_totp", TotpCode, CustomerShown)
-DISABLE_TOTP = CUSTOMER.method("disable_totp", SecondFactor, Outcome)
+DISABLE_TOTP = CUSTOMER.method("disable_totp", FactorsAndPassword, VersionShown)
 REQUEST_EMAIL_VERIFICATION = CUSTOMER.method(
     "request_email_verification", commands.RequestEmailVerification, VersionShown
 )
@@ -130,8 +197,16 @@ VERIFY_EMAIL = CUSTOMER.method("verify_email", commands.VerifyEmail, CustomerSho
 REQUEST_PASSWORD_RESET = CUSTOMER.method(
     "request_password_reset", commands.RequestPasswordReset, VersionShown
 )
-RESET_PASSWORD = CUSTOMER.method("reset_password", commands.ResetPassword, VersionShown)
+RESET_PASSWORD = CUSTOMER.method("reset_password", PasswordReset, CustomerShown)
+CHANGE_PASSWORD = CUSTOMER.method("change_password", PasswordChange, VersionShown)
+REQUEST_EMAIL_CHANGE = CUSTOMER.method("request_email_change", EmailChange, VersionShown)
+CONFIRM_EMAIL_CHANGE = CUSTOMER.method(
+    "confirm_email_change", commands.ConfirmEmailChange, CustomerShown
+)
+SEND_NOTICE = CUSTOMER.method("send_notice", commands.SendNotice, VersionShown)
 
 GET = CUSTOMER.method("get", ReadCustomer, CustomerShown)
-GET_ADDRESSES = CUSTOMER.method_without_request("get_addresses", AddressesShown)
-GET_PREFERENCES = CUSTOMER.method_without_request("get_preferences", PreferencesShown)
+# A request that names no customer session (an empty body, as callers of an
+# older version send) is read as made for none.
+GET_ADDRESSES = CUSTOMER.method("get_addresses", Read, AddressesShown)
+GET_PREFERENCES = CUSTOMER.method("get_preferences", Read, PreferencesShown)

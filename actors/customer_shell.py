@@ -5,10 +5,14 @@ are handed in, so unit tests run it on fakes).
 A change goes: load what is stored (unless known), decide on it, claim every
 unique value the change gives the customer (email, legacy id), commit the new
 document and its event in one state transaction within ``FENCE`` of claiming,
-and only then remember the new state and release the values it gave up. A
+and only then remember the new state, release the values it gave up and, if
+it ended every session (domain/sessions.py), end them in the session store. A
 refusal or a failed commit leaves memory, store and topic as they were; a
 refusal gives back only the claims this call took newly, a failed commit keeps
 them (it may have landed: a later claimant checks the holder's document).
+
+Reads and commands made for a customer's own session are refused here if
+that session ended: the actor holds the document, so the check costs nothing.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from actors.protocol import FieldProblem, Refused
 from domain.claims import FENCE
 from domain.commands import Command
 from domain.decide import decide
-from domain.errors import AccountLocked, DomainError, InvalidFields, Refusal
+from domain.errors import DomainError, InvalidFields, Refusal
 from domain.events import ADDRESS_CREATED, CUSTOMER_CREATED, CUSTOMER_REGISTERED, CustomerEvent
 from domain.model import Customer
 from domain.policy import Policy
+from domain.sessions import Access, check_access
 from domain.transitions import Decision
 from domain.unique_keys import unique_keys
 from observability.logging import get_logger
@@ -59,6 +64,12 @@ class Claims(Protocol):
     async def claim(self, key: str, customer_id: str) -> ClaimOutcome: ...
 
     async def release(self, key: str, customer_id: str) -> None: ...
+
+
+class Sessions(Protocol):
+    async def end_all(self, customer_id: str, reason: str) -> None:
+        """End every session of the customer (best effort: the moved epoch
+        refuses their tokens anyway)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -94,11 +105,14 @@ class CustomerShell:
         policy: Policy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         monotonic: Callable[[], float] = time.monotonic,
+        *,
+        sessions: Sessions,
     ) -> None:
         self.customer_id = customer_id
         self._store = store
         self._keys = keys
         self._policy = policy
+        self._sessions = sessions
         self._clock = clock
         self._monotonic = monotonic
         # None: nothing known; the next call loads.
@@ -109,13 +123,17 @@ class CustomerShell:
 
     # -- reads -----------------------------------------------------------------------
 
-    async def read(self, include_deleted: bool = False) -> Customer | Refusing:
-        """The customer as stored (from memory once loaded)."""
+    async def read(
+        self, include_deleted: bool = False, access: Access | None = None
+    ) -> Customer | Refusing:
+        """The customer as stored (from memory once loaded), if ``access`` may see it."""
         bind_contextvars(customer_id=self.customer_id)
         if self._known is None and (failure := await self._load()) is not None:
             return failure
         assert self._known is not None
         customer = self._known.customer
+        if (refused := self.allows(self._known, access)) is not None:
+            return refused
         if customer is None:
             return Refused(Refusal.NOT_FOUND, f"customer {self.customer_id} does not exist")
         if customer.deleted and not include_deleted:
@@ -133,6 +151,17 @@ class CustomerShell:
             return failure
         assert self._known is not None
         return self._known
+
+    def allows(self, known: Known, access: Access | None) -> Refusing | None:
+        """Whether a customer's session may still act (None: it may), before any
+        costly step (a password check); the decision checks again."""
+        if access is None:
+            return None
+        try:
+            check_access(known.customer, access)
+        except DomainError as exc:
+            return _refused(exc)
+        return None
 
     async def execute(self, command: Command) -> Done | Refusing:
         known = await self.for_write()
@@ -171,18 +200,15 @@ class CustomerShell:
         self._known = Known(customer=after, etag=None, writable=False)
         _count(event)
         await self._release(sorted(unique_keys(known.customer) - unique_keys(after)))
+        if known.customer is not None and _epoch(known.customer) != _epoch(after):
+            await self._sessions.end_all(self.customer_id, event.type)
         return Done(after, event)
 
     def _decide(self, before: Customer | None, command: Command) -> Decision | Refusing:
         try:
             return decide(before, command, self._clock(), self._policy)
-        except AccountLocked as exc:
-            return Refused(exc.code, exc.detail, retry_after=exc.retry_after_seconds)
-        except InvalidFields as exc:
-            problems = tuple(FieldProblem(e.field, e.message, e.code) for e in exc.errors)
-            return Refused(exc.code, exc.detail, problems)
         except DomainError as exc:
-            return Refused(exc.code, exc.detail)
+            return _refused(exc)
 
     async def _commit(self, known: Known, after: Customer, event: CustomerEvent) -> Refusing | None:
         """Claim what the change gains, then write, within ``FENCE`` of claiming."""
@@ -251,6 +277,17 @@ class CustomerShell:
         customer = Customer.from_document(loaded.document) if loaded.document else None
         self._known = Known(customer=customer, etag=loaded.etag, writable=True)
         return None
+
+
+def _refused(exc: DomainError) -> Refusing:
+    if isinstance(exc, InvalidFields):
+        problems = tuple(FieldProblem(e.field, e.message, e.code) for e in exc.errors)
+        return Refused(exc.code, exc.detail, problems)
+    return Refused(exc.code, exc.detail)
+
+
+def _epoch(customer: Customer) -> int:
+    return customer.credentials.session_epoch
 
 
 def _count(event: CustomerEvent) -> None:

@@ -2,8 +2,9 @@
 
 The actor asks these before deciding: does the password match the stored
 bcrypt hash (in a worker thread: it takes a quarter of a second), which time
-step does a TOTP code match (after unsealing the secret). The decision then
-applies the rules to the answers; it never sees a secret.
+step does a TOTP code match (after unsealing the secret), and the hash of a new
+password (only once the change is known to be allowed: cheap checks first).
+The decision then applies the rules to the answers; it never sees a secret.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from domain.model import Customer
 from security import totp
 from security.command_secrets import CommandSecrets
 from security.keyring import Keyring, KeyringError, Sealed
-from security.passwords import DecoyHash, verify_password
+from security.passwords import DecoyHash, hash_password, verify_password
 
 
 def totp_context(customer_id: str) -> bytes:
@@ -25,11 +26,14 @@ def totp_context(customer_id: str) -> bytes:
 
 
 class SignInFacts:
-    def __init__(self, totp_keys: Keyring, decoy: DecoyHash, secrets: CommandSecrets) -> None:
+    def __init__(
+        self, totp_keys: Keyring, decoy: DecoyHash, secrets: CommandSecrets, bcrypt_cost: int
+    ) -> None:
         self._totp_keys = totp_keys
         self._decoy = decoy
         # Passwords and codes arrive sealed for this actor (security/command_secrets.py).
         self.secrets = secrets
+        self._cost = bcrypt_cost
 
     async def password_matches(self, customer: Customer | None, password: str) -> bool:
         hashed = customer.credentials.password_hash if customer else None
@@ -37,6 +41,9 @@ class SignInFacts:
             # Take as long as a real check, so absence does not show.
             return await asyncio.to_thread(self._decoy.check, password)
         return await asyncio.to_thread(verify_password, password, hashed)
+
+    async def hashed(self, password: str) -> str:
+        return await asyncio.to_thread(hash_password, password, self._cost)
 
     def totp_step(self, customer: Customer, code: str | None, now: datetime) -> int | None:
         enrolled = customer.credentials.totp

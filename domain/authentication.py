@@ -1,9 +1,12 @@
-"""Decisions on signing in: registration, login with lockout, TOTP, tokens.
+"""Decisions on signing in: registration, login, TOTP, tokens, step-up changes.
 
-Every attempt is a decision of the customer's actor, so attempts on one
-account are serialized and counted exactly. Failures are changes too (they
-count towards a lockout), so they commit and publish like any other change;
-the event says what happened and never carries a secret.
+Every step is a decision of the customer's actor, so steps on one account are
+serialized. A wrong password is not a change of the customer: it commits
+nothing, and the sign-in flow counts it outside the document, alike for known
+and unknown emails (domain/throttles.py). A wrong second factor is counted in
+the login's challenge, which it commits. Changes that need the password again
+(a new password, a new email, 2FA on or off) are told whether it was right.
+Events say what happened and never carry a secret.
 """
 
 from __future__ import annotations
@@ -15,30 +18,43 @@ from typing import Literal
 
 from domain.commands import (
     AttemptLogin,
+    ChangePassword,
     CompleteLogin,
+    ConfirmEmailChange,
     ConfirmTotp,
     DisableTotp,
     RegisterCustomer,
+    RequestEmailChange,
     RequestEmailVerification,
     RequestPasswordReset,
     ResetPassword,
     StartTotpEnrollment,
     VerifyEmail,
 )
-from domain.credentials import Challenge, Credentials, PendingToken, SealedSecret, Totp
+from domain.credentials import (
+    Challenge,
+    Credentials,
+    PendingEmailChange,
+    PendingToken,
+    SealedSecret,
+    Totp,
+)
 from domain.errors import (
     AccountDisabled,
-    AccountLocked,
     AlreadyVerified,
+    FieldError,
     InvalidChallenge,
     InvalidCredentials,
+    InvalidFields,
     InvalidSecondFactor,
     InvalidToken,
     TwoFactorState,
+    WrongPassword,
 )
 from domain.events import (
-    CUSTOMER_LOCKED,
     CUSTOMER_REGISTERED,
+    EMAIL_CHANGE_REQUESTED,
+    EMAIL_CHANGED,
     EMAIL_VERIFICATION_REQUESTED,
     EMAIL_VERIFIED,
     LOGGED_IN,
@@ -50,13 +66,14 @@ from domain.events import (
     TOTP_ENABLED,
     TOTP_ENROLLMENT_STARTED,
 )
-from domain.model import Customer, CustomerStatus, timestamp
+from domain.model import Customer, CustomerStatus
 from domain.policy import Policy
 from domain.profile import decide_create
+from domain.sessions import SIGN_IN_BLOCKED
 from domain.transitions import Decision, advance, changed, require_live
 from domain.unique_keys import normalize_email
 
-_SIGN_IN_BLOCKED = frozenset({CustomerStatus.INACTIVE, CustomerStatus.SUSPENDED})
+INVALID_TOKEN = "the token is unknown, used or expired"  # noqa: S105 - a refusal
 
 
 def _same(digest: str, expected: str | None) -> bool:
@@ -74,43 +91,21 @@ def _enrolled(state: Customer | None) -> tuple[Customer, Totp | None]:
     return customer, customer.credentials.totp
 
 
-def _refuse_if_locked(customer: Customer, now: datetime) -> None:
-    until = customer.credentials.locked_until
-    if until is not None and until > now:
-        seconds = max(1, int((until - now).total_seconds()))
-        # Said the same way whatever the password was.
-        raise AccountLocked(f"too many failed attempts; try again in {seconds} s", seconds)
+def _refuse_blocked(customer: Customer) -> None:
+    if customer.status in SIGN_IN_BLOCKED:
+        raise AccountDisabled(f"the account is {customer.status.value.lower()}")
 
 
-def _failure(customer: Customer, now: datetime, policy: Policy, **changes: object) -> Decision:
-    """One more failure in a row; the threshold-th locks the account."""
-    credentials = dataclasses.replace(customer.credentials, **changes)  # type: ignore[arg-type]
-    failures = credentials.failed_attempts + 1
-    if failures < policy.lockout_threshold:
-        credentials = dataclasses.replace(credentials, failed_attempts=failures)
-        return changed(LOGIN_FAILED, customer, advance(customer, now, credentials=credentials), now)
-    lockouts = credentials.lockouts + 1
-    period = min(policy.lockout_base * 2 ** (lockouts - 1), policy.lockout_max)
-    credentials = dataclasses.replace(
-        credentials,
-        failed_attempts=0,
-        lockouts=lockouts,
-        locked_until=now + period,
-        challenge=None,
-    )
-    after = advance(customer, now, credentials=credentials)
-    return changed(CUSTOMER_LOCKED, customer, after, now, locked_until=timestamp(now + period))
+def _stepped_up(state: Customer | None, password_ok: bool) -> Customer:
+    """The live customer, if the password that came with the change was right."""
+    customer = require_live(state, None)
+    if not password_ok:
+        raise WrongPassword("the password is wrong")
+    return customer
 
 
 def _signed_in(customer: Customer, now: datetime, **changes: object) -> Decision:
-    credentials = dataclasses.replace(
-        customer.credentials,
-        failed_attempts=0,
-        lockouts=0,
-        locked_until=None,
-        challenge=None,
-        **changes,  # type: ignore[arg-type]
-    )
+    credentials = dataclasses.replace(customer.credentials, challenge=None, **changes)  # type: ignore[arg-type]
     after = advance(customer, now, credentials=credentials, last_login_at=now)
     return changed(LOGGED_IN, customer, after, now)
 
@@ -132,19 +127,17 @@ def decide_register(
 def decide_attempt_login(
     state: Customer | None, command: AttemptLogin, now: datetime, policy: Policy
 ) -> Decision:
+    """A wrong password (or no such customer) changes nothing: the flow counts it."""
     customer = state
     if (
         customer is None
         or customer.deleted
         or customer.credentials.password_hash is None
         or normalize_email(customer.email) != normalize_email(command.email)
+        or not command.password_ok
     ):
         raise InvalidCredentials("email or password is wrong")
-    _refuse_if_locked(customer, now)
-    if not command.password_ok:
-        return _failure(customer, now, policy)
-    if customer.status in _SIGN_IN_BLOCKED:
-        raise AccountDisabled(f"the account is {customer.status.value.lower()}")
+    _refuse_blocked(customer)
     if customer.two_factor_enabled:
         challenge = Challenge(command.challenge_digest, now + policy.challenge_ttl)
         after = _with(customer, now, challenge=challenge)
@@ -179,27 +172,24 @@ def decide_complete_login(
         or customer.credentials.totp is None
     ):
         raise InvalidChallenge("the login challenge is unknown, used or expired")
-    _refuse_if_locked(customer, now)
-    if customer.status in _SIGN_IN_BLOCKED:
-        raise AccountDisabled(f"the account is {customer.status.value.lower()}")
+    _refuse_blocked(customer)
     totp = customer.credentials.totp
     try:
         accepted = _factor_ok(totp, command.totp_step, command.recovery_digest)
     except InvalidSecondFactor:
+        # Counted in the challenge, which the right password made: the last one voids it.
         failures = challenge.failures + 1
-        kept = (
-            None
-            if failures >= policy.challenge_max_failures
-            else (dataclasses.replace(challenge, failures=failures))
-        )
-        return _failure(customer, now, policy, challenge=kept)
+        kept = None
+        if failures < policy.challenge_max_failures:
+            kept = dataclasses.replace(challenge, failures=failures)
+        return changed(LOGIN_FAILED, customer, _with(customer, now, challenge=kept), now)
     return _signed_in(customer, now, totp=dataclasses.replace(totp, **accepted))  # type: ignore[arg-type]
 
 
 def decide_start_totp(
     state: Customer | None, command: StartTotpEnrollment, now: datetime, policy: Policy
 ) -> Decision:
-    customer = require_live(state, None)
+    customer = _stepped_up(state, command.password_ok)
     if customer.two_factor_enabled:
         raise TwoFactorState("two-factor authentication is already enabled")
     totp = Totp(
@@ -228,15 +218,13 @@ def decide_confirm_totp(
 def decide_disable_totp(
     state: Customer | None, command: DisableTotp, now: datetime, policy: Policy
 ) -> Decision:
+    """Both factors: the password and a code (or a recovery code). A wrong one
+    changes nothing; the flow counts it against the account's step-up."""
     customer, totp = _enrolled(state)
     if totp is None or not totp.enabled:
         raise TwoFactorState("two-factor authentication is not enabled")
-    _refuse_if_locked(customer, now)
-    try:
-        _factor_ok(totp, command.totp_step, command.recovery_digest)
-    except InvalidSecondFactor:
-        # Guessing codes with a stolen session counts like guessing passwords.
-        return _failure(customer, now, policy)
+    _stepped_up(customer, command.password_ok)
+    _factor_ok(totp, command.totp_step, command.recovery_digest)
     return changed(TOTP_DISABLED, customer, _with(customer, now, totp=None), now)
 
 
@@ -251,35 +239,43 @@ def decide_request_email_verification(
     return changed(EMAIL_VERIFICATION_REQUESTED, customer, after, now, delivery=command.delivery)
 
 
-def _redeem(
-    state: Customer | None,
-    kind: Literal["email_verification", "password_reset"],
-    digest: str,
-    now: datetime,
-) -> Customer:
-    """The live customer whose pending ``kind`` token has ``digest`` and has not
-    expired; every other case gets the same refusal."""
+Redeemable = Literal["email_verification", "password_reset", "email_change"]
+
+
+def redeemable(state: Customer | None, kind: Redeemable, digest: str, now: datetime) -> bool:
+    """Is ``digest`` the live customer's pending ``kind`` token, unexpired?"""
     token = getattr(state.credentials, kind) if state else None
-    if (
-        state is None
-        or state.deleted
-        or token is None
-        or not _same(digest, token.digest)
-        or token.expires_at <= now
-    ):
-        raise InvalidToken("the token is unknown, used or expired")
+    return (
+        state is not None
+        and not state.deleted
+        and token is not None
+        and _same(digest, token.digest)
+        and token.expires_at > now
+    )
+
+
+def _redeem(state: Customer | None, kind: Redeemable, digest: str, now: datetime) -> Customer:
+    """The customer whose ``kind`` token this is; every other case gets the same refusal."""
+    if state is None or not redeemable(state, kind, digest, now):
+        raise InvalidToken(INVALID_TOKEN)
     return state
+
+
+def _verified(customer: Customer) -> CustomerStatus:
+    """The status once the customer's address is proven."""
+    if customer.status is CustomerStatus.PENDING_VERIFICATION:
+        return CustomerStatus.ACTIVE
+    return customer.status
 
 
 def decide_verify_email(
     state: Customer | None, command: VerifyEmail, now: datetime, policy: Policy
 ) -> Decision:
     customer = _redeem(state, "email_verification", command.digest, now)
-    status = customer.status
-    if status is CustomerStatus.PENDING_VERIFICATION:
-        status = CustomerStatus.ACTIVE
     credentials = dataclasses.replace(customer.credentials, email_verification=None)
-    after = advance(customer, now, email_verified=True, status=status, credentials=credentials)
+    after = advance(
+        customer, now, email_verified=True, status=_verified(customer), credentials=credentials
+    )
     return changed(EMAIL_VERIFIED, customer, after, now)
 
 
@@ -292,18 +288,61 @@ def decide_request_password_reset(
     return changed(PASSWORD_RESET_REQUESTED, customer, after, now, delivery=command.delivery)
 
 
+def _new_password(customer: Customer, password_hash: str, now: datetime) -> Decision:
+    """A new password: a reset link sent before is void, and so is a pending
+    login challenge (its password was the old one)."""
+    after = _with(customer, now, password_hash=password_hash, password_reset=None, challenge=None)
+    return changed(PASSWORD_CHANGED, customer, after, now)
+
+
 def decide_reset_password(
     state: Customer | None, command: ResetPassword, now: datetime, policy: Policy
 ) -> Decision:
     customer = _redeem(state, "password_reset", command.digest, now)
-    # Proving control of the mailbox also lifts a lockout.
-    after = _with(
+    return _new_password(customer, command.password_hash, now)
+
+
+def decide_change_password(
+    state: Customer | None, command: ChangePassword, now: datetime, policy: Policy
+) -> Decision:
+    customer = _stepped_up(state, command.password_ok)
+    if command.password_hash is None:
+        raise InvalidFields([FieldError("new_password", "is missing", "missing")])
+    return _new_password(customer, command.password_hash, now)
+
+
+def decide_request_email_change(
+    state: Customer | None, command: RequestEmailChange, now: datetime, policy: Policy
+) -> Decision:
+    """The new address changes nothing until the token sent there comes back."""
+    customer = _stepped_up(state, command.password_ok)
+    if normalize_email(command.new_email) == normalize_email(customer.email):
+        unchanged = FieldError("new_email", "is the customer's email already", "unchanged")
+        raise InvalidFields([unchanged])
+    pending = PendingEmailChange(
+        command.digest, command.new_email, now + policy.email_verification_ttl
+    )
+    after = _with(customer, now, email_change=pending)  # a new request voids the older one
+    extra = {"new_email": command.new_email, "delivery": command.delivery}
+    return changed(EMAIL_CHANGE_REQUESTED, customer, after, now, **extra)
+
+
+def decide_confirm_email_change(
+    state: Customer | None, command: ConfirmEmailChange, now: datetime, policy: Policy
+) -> Decision:
+    """The token came back from the new address: it is the email now, and verified."""
+    customer = _redeem(state, "email_change", command.digest, now)
+    pending = customer.credentials.email_change
+    assert pending is not None  # redeemed
+    credentials = dataclasses.replace(
+        customer.credentials, email_change=None, email_verification=None, password_reset=None
+    )
+    after = advance(
         customer,
         now,
-        password_hash=command.password_hash,
-        password_reset=None,
-        failed_attempts=0,
-        locked_until=None,
-        challenge=None,
+        email=pending.new_email,
+        email_verified=True,
+        status=_verified(customer),
+        credentials=credentials,
     )
-    return changed(PASSWORD_CHANGED, customer, after, now)
+    return changed(EMAIL_CHANGED, customer, after, now)

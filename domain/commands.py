@@ -17,6 +17,17 @@ from decimal import Decimal
 from typing import Any
 
 from domain.model import AddressType, CustomerStatus, CustomerType, Gender
+from domain.sessions import Access
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class OnBehalf:
+    """A command a customer may give with its own token. ``access`` names the
+    session it came in, and the decision refuses it if that session ended or the
+    account may no longer sign in (domain/sessions.py); None: an admin, a
+    service or this service itself, which no session binds."""
+
+    access: Access | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -39,13 +50,13 @@ class CreateCustomer:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class UpdateCustomer:
+class UpdateCustomer(OnBehalf):
     changes: dict[str, Any]
     if_match: tuple[int, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DeleteCustomer:
+class DeleteCustomer(OnBehalf):
     if_match: tuple[int, ...] | None = None
 
 
@@ -55,7 +66,7 @@ class RestoreCustomer:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class AddAddress:
+class AddAddress(OnBehalf):
     address_id: str
     fields: dict[str, Any]
     is_default: bool = False
@@ -64,7 +75,7 @@ class AddAddress:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class UpdateAddress:
+class UpdateAddress(OnBehalf):
     address_id: str
     changes: dict[str, Any]
     # True moves the default(s) here; False is refused on a default address.
@@ -73,13 +84,13 @@ class UpdateAddress:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RemoveAddress:
+class RemoveAddress(OnBehalf):
     address_id: str
     if_match: tuple[int, ...] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class SetDefaultAddress:
+class SetDefaultAddress(OnBehalf):
     address_id: str
     # One kind (SHIPPING or BILLING), or None for every kind the address serves.
     kind: AddressType | None = None
@@ -87,7 +98,7 @@ class SetDefaultAddress:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class UpdatePreferences:
+class UpdatePreferences(OnBehalf):
     flags: dict[str, bool]
     custom_preferences: dict[str, Any] | None = None
     source: str = "api"
@@ -123,21 +134,24 @@ class CompleteLogin:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class StartTotpEnrollment:
+class StartTotpEnrollment(OnBehalf):
     key_id: str
     sealed_secret: str
     recovery_digests: tuple[str, ...]
+    # Step-up: did the customer's password come with it?
+    password_ok: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ConfirmTotp:
+class ConfirmTotp(OnBehalf):
     totp_step: int | None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DisableTotp:
+class DisableTotp(OnBehalf):
     totp_step: int | None = None
     recovery_digest: str | None = None
+    password_ok: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -150,8 +164,11 @@ class TokenRequest:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class RequestEmailVerification(TokenRequest):
-    pass
+class RequestEmailVerification(OnBehalf):
+    """A new verification token, as a ``TokenRequest`` carries one."""
+
+    digest: str
+    delivery: dict[str, Any]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -168,6 +185,40 @@ class RequestPasswordReset(TokenRequest):
 class ResetPassword:
     digest: str
     password_hash: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ChangePassword(OnBehalf):
+    """A signed-in customer's new password: the facts its shell established
+    (the current password was right; the new one's hash)."""
+
+    password_ok: bool
+    password_hash: str | None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RequestEmailChange(OnBehalf):
+    """A new address, confirmed by the token sent to it: its digest, and the
+    token sealed for the notification service (``delivery``)."""
+
+    new_email: str
+    digest: str
+    delivery: dict[str, Any]
+    password_ok: bool
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ConfirmEmailChange:
+    digest: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SendNotice:
+    """Tell the customer something that changes nothing of it: a registration
+    attempted with its email, a lockout of its sign-in. ``kind`` is the event type."""
+
+    kind: str
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -199,6 +250,10 @@ Command = (
     | VerifyEmail
     | RequestPasswordReset
     | ResetPassword
+    | ChangePassword
+    | RequestEmailChange
+    | ConfirmEmailChange
+    | SendNotice
     | RecordOrder
 )
 

@@ -2,7 +2,9 @@
 
 Secrets are kept only as digests (password: bcrypt; tokens, challenges and
 recovery codes: SHA-256), or sealed with a key of the service (the TOTP
-secret). The domain compares digests; it never sees a secret in clear.
+secret). The domain compares digests; it never sees a secret in clear. The
+session epoch says which of the customer's sessions may still act
+(domain/sessions.py); the sessions themselves live outside the document.
 """
 
 from __future__ import annotations
@@ -12,10 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from domain.timestamps import timestamp
-
-
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,6 +38,15 @@ class PendingToken:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class PendingEmailChange:
+    """An email change waiting for the token sent to ``new_email``."""
+
+    digest: str
+    new_email: str
+    expires_at: datetime
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Challenge:
     """A login whose password was right, waiting for its second factor."""
 
@@ -51,13 +58,13 @@ class Challenge:
 @dataclasses.dataclass(frozen=True, slots=True)
 class Credentials:
     password_hash: str | None = None
-    failed_attempts: int = 0
-    lockouts: int = 0
-    locked_until: datetime | None = None
     totp: Totp | None = None
     challenge: Challenge | None = None
     email_verification: PendingToken | None = None
     password_reset: PendingToken | None = None
+    email_change: PendingEmailChange | None = None
+    # Moves on with every change that ends all sessions (domain/sessions.py).
+    session_epoch: int = 0
 
     def to_document(self) -> dict[str, Any]:
         def token(t: PendingToken | None) -> dict[str, Any] | None:
@@ -67,11 +74,10 @@ class Credentials:
 
         totp = self.totp
         challenge = self.challenge
+        change = self.email_change
         return {
             "password_hash": self.password_hash,
-            "failed_attempts": self.failed_attempts,
-            "lockouts": self.lockouts,
-            "locked_until": timestamp(self.locked_until) if self.locked_until else None,
+            "session_epoch": self.session_epoch,
             "totp": None
             if totp is None
             else {
@@ -89,6 +95,13 @@ class Credentials:
             },
             "email_verification": token(self.email_verification),
             "password_reset": token(self.password_reset),
+            "email_change": None
+            if change is None
+            else {
+                "digest": change.digest,
+                "new_email": change.new_email,
+                "expires_at": timestamp(change.expires_at),
+            },
         }
 
     @classmethod
@@ -105,11 +118,10 @@ class Credentials:
 
         totp = doc.get("totp")
         challenge = doc.get("challenge")
+        change = doc.get("email_change")
         return cls(
             password_hash=doc.get("password_hash"),
-            failed_attempts=int(doc.get("failed_attempts", 0)),
-            lockouts=int(doc.get("lockouts", 0)),
-            locked_until=_time(doc.get("locked_until")),
+            session_epoch=int(doc.get("session_epoch", 0)),
             totp=None
             if not totp
             else Totp(
@@ -127,4 +139,9 @@ class Credentials:
             ),
             email_verification=token(doc.get("email_verification")),
             password_reset=token(doc.get("password_reset")),
+            email_change=None
+            if not change
+            else PendingEmailChange(
+                change["digest"], change["new_email"], datetime.fromisoformat(change["expires_at"])
+            ),
         )

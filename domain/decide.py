@@ -2,6 +2,8 @@
 
 The one entry point the actor calls; each command has its own decision.
 ``event`` is None when there is nothing to commit (a no-op or a replay).
+A command a customer gives with its own token is refused first if that
+session ended or the account may not sign in (domain/sessions.py).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from domain.addresses import (
 )
 from domain.authentication import (
     decide_attempt_login,
+    decide_change_password,
     decide_complete_login,
+    decide_confirm_email_change,
     decide_confirm_totp,
     decide_disable_totp,
     decide_register,
+    decide_request_email_change,
     decide_request_email_verification,
     decide_request_password_reset,
     decide_reset_password,
@@ -31,19 +36,24 @@ from domain.authentication import (
 from domain.commands import (
     AddAddress,
     AttemptLogin,
+    ChangePassword,
     Command,
     CompleteLogin,
+    ConfirmEmailChange,
     ConfirmTotp,
     CreateCustomer,
     DeleteCustomer,
     DisableTotp,
+    OnBehalf,
     RecordOrder,
     RegisterCustomer,
     RemoveAddress,
+    RequestEmailChange,
     RequestEmailVerification,
     RequestPasswordReset,
     ResetPassword,
     RestoreCustomer,
+    SendNotice,
     SetDefaultAddress,
     StartTotpEnrollment,
     UpdateAddress,
@@ -52,10 +62,12 @@ from domain.commands import (
     VerifyEmail,
 )
 from domain.model import Customer
+from domain.notices import decide_send_notice
 from domain.orders import decide_record_order
 from domain.policy import Policy
 from domain.preferences import decide_update_preferences
 from domain.profile import decide_create, decide_delete, decide_restore, decide_update
+from domain.sessions import check_access
 from domain.transitions import Decision
 
 _DECISIONS: dict[type[Any], Callable[[Customer | None, Any, datetime, Policy], Decision]] = {
@@ -78,9 +90,15 @@ _DECISIONS: dict[type[Any], Callable[[Customer | None, Any, datetime, Policy], D
     VerifyEmail: decide_verify_email,
     RequestPasswordReset: decide_request_password_reset,
     ResetPassword: decide_reset_password,
+    ChangePassword: decide_change_password,
+    RequestEmailChange: decide_request_email_change,
+    ConfirmEmailChange: decide_confirm_email_change,
+    SendNotice: decide_send_notice,
     RecordOrder: decide_record_order,
 }
 
 
 def decide(state: Customer | None, command: Command, now: datetime, policy: Policy) -> Decision:
+    if isinstance(command, OnBehalf) and command.access is not None:
+        check_access(state, command.access)
     return _DECISIONS[type(command)](state, command, now, policy)

@@ -28,13 +28,14 @@ class Refusal(enum.StrEnum):
     IDEMPOTENT_RESOURCE_GONE = "idempotent_resource_gone"
     INVALID = "invalid"
     INVALID_CREDENTIALS = "invalid_credentials"
-    LOCKED = "locked"
     ACCOUNT_DISABLED = "account_disabled"
     INVALID_CHALLENGE = "invalid_challenge"
     INVALID_SECOND_FACTOR = "invalid_second_factor"
     TWO_FACTOR_STATE = "two_factor_state"
     INVALID_TOKEN = "invalid_token"  # noqa: S105 - a refusal code
     ALREADY_VERIFIED = "already_verified"
+    SESSION_ENDED = "session_ended"
+    WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a refusal code
     # Decided by the actor around the domain.
     EMAIL_TAKEN = "email_taken"
     LEGACY_ID_TAKEN = "legacy_id_taken"
@@ -131,14 +132,6 @@ class InvalidCredentials(DomainError):
     code = Refusal.INVALID_CREDENTIALS
 
 
-class AccountLocked(DomainError):
-    code = Refusal.LOCKED
-
-    def __init__(self, detail: str, retry_after_seconds: int) -> None:
-        super().__init__(detail)
-        self.retry_after_seconds = retry_after_seconds
-
-
 class AccountDisabled(DomainError):
     code = Refusal.ACCOUNT_DISABLED
 
@@ -165,3 +158,15 @@ class InvalidToken(DomainError):
 
 class AlreadyVerified(DomainError):
     code = Refusal.ALREADY_VERIFIED
+
+
+class SessionEnded(DomainError):
+    """A customer's token of a session that ended (domain/sessions.py)."""
+
+    code = Refusal.SESSION_ENDED
+
+
+class WrongPassword(DomainError):
+    """A sensitive change whose password (step-up) is wrong."""
+
+    code = Refusal.WRONG_PASSWORD

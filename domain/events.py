@@ -37,6 +37,10 @@ EMAIL_VERIFICATION_REQUESTED = "customer.email_verification_requested"
 EMAIL_VERIFIED = "customer.email_verified"
 PASSWORD_RESET_REQUESTED = "customer.password_reset_requested"  # noqa: S105 - an event type
 PASSWORD_CHANGED = "customer.password_changed"  # noqa: S105 - an event type
+EMAIL_CHANGE_REQUESTED = "customer.email_change_requested"
+EMAIL_CHANGED = "customer.email_changed"
+# Notices: nothing of the customer changes but a count (domain/notices.py).
+REGISTRATION_ATTEMPTED = "customer.registration_attempted"
 # Not a change: the current snapshot published again by the reconciler,
 # because an earlier event of that customer may have been lost.
 CUSTOMER_RESYNCED = "customer.resynced"
@@ -64,6 +68,9 @@ EVENT_TYPES = (
     EMAIL_VERIFIED,
     PASSWORD_RESET_REQUESTED,
     PASSWORD_CHANGED,
+    EMAIL_CHANGE_REQUESTED,
+    EMAIL_CHANGED,
+    REGISTRATION_ATTEMPTED,
 )
 
 # Fields that change with every version and say nothing on their own.

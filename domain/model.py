@@ -249,6 +249,9 @@ class Customer:
     idempotency: Internal[tuple[IdempotencyRecord, ...]] = ()
     credentials: Internal[Credentials] = dataclasses.field(default_factory=Credentials)
     orders: Part[OrderStats] = dataclasses.field(default_factory=OrderStats)
+    # Notices sent (a registration attempt, a lockout): an event that changes
+    # nothing else still commits one change, and this is what it changes.
+    notices: Internal[int] = 0
 
     @property
     def deleted(self) -> bool:
@@ -307,6 +310,7 @@ class Customer:
                 "idempotency": [record.to_document() for record in self.idempotency],
                 "credentials": self.credentials.to_document(),
                 "recorded_order_ids": list(self.orders.recorded_order_ids),
+                "notices": self.notices,
             },
         }
 
@@ -326,6 +330,7 @@ class Customer:
             idempotency=tuple(
                 IdempotencyRecord.from_document(r) for r in internal_part.get("idempotency") or ()
             ),
+            notices=int(internal_part.get("notices", 0)),
         )
 
 

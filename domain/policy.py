@@ -14,12 +14,9 @@ class Policy:
     customer_groups: frozenset[str] = frozenset()
     default_customer_group: str | None = None
     max_addresses: int = MAX_ADDRESSES
-    # Sign-in: after this many failures in a row the account locks, for a
-    # period that doubles with each lockout up to the maximum.
-    lockout_threshold: int = 5
-    lockout_base: timedelta = timedelta(minutes=1)
-    lockout_max: timedelta = timedelta(hours=1)
+    # Sign-in: failures are counted outside the document (domain/throttles.py).
     challenge_ttl: timedelta = timedelta(minutes=5)
     challenge_max_failures: int = 5
+    # Also the life of the token that confirms a new email.
     email_verification_ttl: timedelta = timedelta(hours=24)
     password_reset_ttl: timedelta = timedelta(hours=1)

@@ -99,8 +99,11 @@ def decide_update(
     email_changed = normalize_email(updated.email) != normalize_email(customer.email)
     credentials = customer.credentials
     if email_changed:
-        # A token sent to the old address must not verify the new one.
-        credentials = dataclasses.replace(credentials, email_verification=None, password_reset=None)
+        # A token sent to the old address must not verify the new one, and a
+        # change to another address asked for before is void.
+        credentials = dataclasses.replace(
+            credentials, email_verification=None, password_reset=None, email_change=None
+        )
     return changed(
         CUSTOMER_UPDATED,
         customer,

@@ -9,6 +9,7 @@ from typing import Any
 from domain.errors import CustomerDeleted, CustomerNotFound, VersionMismatch
 from domain.events import CustomerEvent, diff
 from domain.model import Customer
+from domain.sessions import secured
 
 # A decision's outcome: the new state and its event, or the state unchanged
 # and no event when there is nothing to commit (a no-op or an idempotent replay).
@@ -48,6 +49,10 @@ def changed(
     now: datetime,
     **extra: Any,
 ) -> Decision:
+    """The decision that commits ``after`` with its event. A change that ends
+    every session (domain/sessions.py) also moves the session epoch on, and its
+    event says so."""
+    after, security = secured(before, after)
     snapshot = after.snapshot()
     event = CustomerEvent(
         type=event_type,
@@ -56,6 +61,6 @@ def changed(
         occurred_at=now,
         changes=diff(before.snapshot() if before else None, snapshot),
         snapshot=snapshot,
-        extra=extra,
+        extra={**extra, **security},
     )
     return after, event

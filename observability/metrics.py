@@ -199,3 +199,15 @@ HEARTBEAT_AGE = Gauge(
     registry=REGISTRY,
     multiprocess_mode="livemax",
 )
+THROTTLED = Counter(
+    "customer_throttled",
+    "Sign-in steps refused by a throttle, by what refused them (a rate limit per action, a lock).",
+    ["throttle"],
+    registry=REGISTRY,
+)
+SESSIONS_ENDED = Counter(
+    "customer_sessions_ended",
+    "Sessions ended by this process, by reason (logout, revoke, reuse, the event that ended them).",
+    ["reason"],
+    registry=REGISTRY,
+)

@@ -1,4 +1,9 @@
-"""Signed access tokens: HS256 JWTs with issuer, audience and a short life."""
+"""Signed access tokens: HS256 JWTs with issuer, audience and a short life.
+
+A customer's token also names its session: ``sid`` (the session id) and
+``sep`` (the customer's session epoch when it was issued), so that a request
+can be checked against ended sessions in O(1).
+"""
 
 from __future__ import annotations
 
@@ -19,10 +24,19 @@ MAX_LIFETIME = timedelta(hours=24)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Session:
+    """The session a token belongs to: its id and the customer's epoch at issue."""
+
+    id: str
+    epoch: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Claims:
     subject: str
     roles: frozenset[str]
     expires_at: float  # seconds since the epoch
+    session: Session | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -40,8 +54,10 @@ class TokenIssuer:
     audience: str
     lifetime: timedelta
 
-    def issue(self, subject: str, roles: list[str], now: datetime) -> str:
-        claims = {
+    def issue(
+        self, subject: str, roles: list[str], now: datetime, session: Session | None = None
+    ) -> str:
+        claims: dict[str, object] = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": subject,
@@ -51,6 +67,8 @@ class TokenIssuer:
             "exp": int((now + self.lifetime).timestamp()),
             "jti": str(uuid.uuid4()),
         }
+        if session is not None:
+            claims |= {"sid": session.id, "sep": session.epoch}
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Claims:
@@ -81,8 +99,26 @@ class TokenIssuer:
         if lifetime > MAX_LIFETIME.total_seconds():
             raise InvalidToken("lifetime")
         return Claims(
-            subject=str(claims["sub"]), roles=frozenset(roles), expires_at=float(claims["exp"])
+            subject=str(claims["sub"]),
+            roles=frozenset(roles),
+            expires_at=float(claims["exp"]),
+            session=_session(claims),
         )
+
+
+def _session(claims: dict[str, object]) -> Session | None:
+    session_id, epoch = claims.get("sid"), claims.get("sep")
+    if session_id is None and epoch is None:
+        return None
+    if (
+        not isinstance(session_id, str)
+        or not 0 < len(session_id) <= 64
+        or not isinstance(epoch, int)
+        or isinstance(epoch, bool)
+        or epoch < 0
+    ):
+        raise InvalidToken("session")
+    return Session(session_id, epoch)
 
 
 class VerifiedTokens:

@@ -36,6 +36,10 @@ def main() -> int:
         # daprd always closes first and never reuses one this side just closed.
         timeout_keep_alive=settings.http_keepalive_seconds,
         server_header=False,
+        # uvicorn would take the client's address from X-Forwarded-For of any
+        # request from 127.0.0.1, and everything daprd delivers comes from there:
+        # the gate decides whose forwarded address is believed (service/origin.py).
+        proxy_headers=False,
     )
     return 0
 

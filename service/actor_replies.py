@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 from fastapi import Response
@@ -10,7 +11,8 @@ from actors.client import ActorClient
 from actors.invoker import InvalidActorAddress, SidecarUnavailable
 from actors.protocol import ActorMethod, Q, R, Refused
 from domain.errors import Refusal
-from service.problems import Problem
+from domain.sessions import Access
+from service.problems import BEARER_CHALLENGE, Problem
 
 
 class Kind(NamedTuple):
@@ -43,7 +45,6 @@ PROBLEMS: dict[Refusal, Kind] = {
     ),
     Refusal.INVALID: Kind(422, "validation-failed", "The request is not valid"),
     Refusal.INVALID_CREDENTIALS: Kind(401, "invalid-credentials", "Email or password is wrong"),
-    Refusal.LOCKED: Kind(423, "locked", "Account temporarily locked"),
     Refusal.ACCOUNT_DISABLED: Kind(403, "account-disabled", "The account is disabled"),
     Refusal.INVALID_CHALLENGE: Kind(401, "invalid-challenge", "The login challenge is not valid"),
     Refusal.INVALID_SECOND_FACTOR: Kind(
@@ -54,6 +55,8 @@ PROBLEMS: dict[Refusal, Kind] = {
     ),
     Refusal.INVALID_TOKEN: Kind(400, "invalid-token", "The token is unknown, used or expired"),
     Refusal.ALREADY_VERIFIED: Kind(409, "already-verified", "The email is already verified"),
+    Refusal.SESSION_ENDED: Kind(401, "session-ended", "The session has ended; sign in again"),
+    Refusal.WRONG_PASSWORD: Kind(403, "wrong-password", "The password is wrong"),
     Refusal.UNAVAILABLE: Kind(503, "unavailable", "Customer storage is unavailable"),
     # A request the actor could not read is this service's own bug.
     Refusal.BAD_COMMAND: Kind(500, "internal", "Internal server error"),
@@ -72,10 +75,12 @@ def refusal_problem(refused: Refused[Refusal]) -> Problem:
             {"field": e.field, "message": e.message, "code": e.code, "in": "body"}
             for e in refused.errors
         ]
-    headers = None
+    headers: dict[str, str] = {}
     if refused.retry_after is not None:
-        headers = {"Retry-After": str(refused.retry_after)}
-    return Problem(status, slug, title, refused.detail, headers=headers, **extra)
+        headers["Retry-After"] = str(refused.retry_after)
+    if refused.code is Refusal.SESSION_ENDED:
+        headers.update(BEARER_CHALLENGE)
+    return Problem(status, slug, title, refused.detail, headers=headers or None, **extra)
 
 
 def sidecar_unavailable() -> Problem:
@@ -87,22 +92,48 @@ def sidecar_unavailable() -> Problem:
 
 
 class CustomerActors:
-    """The routes' way to a Customer actor: typed calls, refusals as problems."""
+    """The routes' way to a Customer actor: typed calls, refusals as problems.
 
-    def __init__(self, client: ActorClient[Refusal]) -> None:
+    Bound to a caller's session (``acting_for``), every request that can name
+    one (an ``access`` field) names it, so the actor refuses the call if that
+    session ended."""
+
+    def __init__(self, client: ActorClient[Refusal], access: Access | None = None) -> None:
         self.client = client
+        self._access = access
+
+    def acting_for(self, access: Access | None) -> CustomerActors:
+        return self if access is None else CustomerActors(self.client, access)
 
     async def ask(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R:
         """The actor's reply when it succeeded; a problem for anything else."""
+        reply = await self.call(customer_id, method, request)
+        if isinstance(reply, Refused):
+            raise refusal_problem(reply)
+        return reply
+
+    async def call(
+        self, customer_id: str, method: ActorMethod[Q, R], request: Q
+    ) -> R | Refused[Refusal]:
+        """The actor's reply or its refusal (for a caller that weighs it); a
+        problem if the actor could not be asked."""
         try:
-            reply = await self.client.call(customer_id, method, request)
+            return await self.client.call(customer_id, method, self._bound(request))
         except SidecarUnavailable as exc:
             raise sidecar_unavailable() from exc
         except InvalidActorAddress:
             raise Problem(404, "customer-not-found", "Customer not found") from None
-        if isinstance(reply, Refused):
-            raise refusal_problem(reply)
-        return reply
+
+    def _bound(self, request: Q) -> Q:
+        if self._access is None or not _names_access(request):
+            return request
+        return dataclasses.replace(request, access=self._access)  # type: ignore[type-var]
+
+
+def _names_access(request: object) -> bool:
+    return dataclasses.is_dataclass(request) and any(
+        field.name == "access" for field in dataclasses.fields(request)
+    )
 
 
 def tag_version(response: Response, version: int) -> None:

@@ -18,7 +18,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from actors.customer_protocol import GET_ADDRESSES
+from actors.customer_protocol import GET_ADDRESSES, Read
 from domain.address_format import ADDRESS_PARTS, country_rule_errors
 from service.dependencies import services
 from service.problems import Problem
@@ -87,7 +87,11 @@ async def _stored_address(request: Request) -> dict[str, Any] | None:
     except (KeyError, ValueError):
         return None
     try:
-        shown = await (await services(request)).customers.ask(str(customer_id), GET_ADDRESSES, None)
+        # As the caller may see it: a customer's ended session sees nothing.
+        principal = getattr(request.state, "principal", None)
+        built = await services(request)
+        customers = built.customers.acting_for(getattr(principal, "access", None))
+        shown = await customers.ask(str(customer_id), GET_ADDRESSES, Read())
     except Problem:
         return None
     return shown.address(address_id)

@@ -14,6 +14,7 @@ from service import bootstrap, problems
 from service.actor_guard import ActorCallGuard
 from service.api import addresses, customers, health, metrics, preferences, segments
 from service.api import auth as auth_routes
+from service.api import sessions as session_routes
 from service.body_guard import BodyGuard
 from service.dependencies import Services
 from service.gate import CallerGate
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         health.router,
         auth_routes.router,
+        session_routes.router,
         customers.router,
         addresses.router,
         preferences.router,
@@ -104,5 +106,6 @@ def _add_middleware(app: FastAPI, edge: bootstrap.Edge) -> None:
         app_id=settings.app_id,
         callers=settings.service_callers,
         bearer_is_valid=edge.authenticator.bearer_is_valid,
+        trusted_proxies=settings.trusted_proxies,
     )
     app.add_middleware(ObservabilityMiddleware)

@@ -5,6 +5,13 @@ A named service calling through Dapr acts with its configured scope (``read``
 or ``admin``); everyone else, a ``forward`` caller's end user included, is
 judged by a Bearer access token: role ``admin``, or role ``customer``. Missing
 or bad tokens get 401.
+
+A customer's token must name its session (``sid``, ``sep``): one whose session
+ended lately (logout, revocation, a reused refresh token, a change that ended
+every session) is refused here, in O(1), from the ended sessions this process
+knows (accounts/ended_sessions.py). The customer's actor refuses the tokens of
+an older session epoch on every call that reaches it (domain/sessions.py).
+Admin tokens come from the platform's auth service and no session binds them.
 """
 
 from __future__ import annotations
@@ -12,11 +19,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
+from collections.abc import Container
 
-from security.access_tokens import InvalidToken, TokenIssuer, VerifiedTokens
+from domain.sessions import Access
+from security.access_tokens import Claims, InvalidToken, TokenIssuer, VerifiedTokens
 from service.callers import Scope
 from service.origin import Headers, Origin
-from service.problems import Problem
+from service.problems import BEARER_CHALLENGE, Problem
 
 
 class Role(enum.Enum):
@@ -30,6 +39,9 @@ class Role(enum.Enum):
 class Principal:
     subject: str
     role: Role
+    # A customer's session: its id, and what its actor checks (the epoch).
+    session_id: str | None = None
+    access: Access | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -40,8 +52,9 @@ _SERVICE_ROLES = {Scope.READ: Role.READER, Scope.ADMIN: Role.ADMIN}
 
 
 class Authenticator:
-    def __init__(self, issuer: TokenIssuer) -> None:
+    def __init__(self, issuer: TokenIssuer, ended_sessions: Container[str]) -> None:
         self._tokens = VerifiedTokens(issuer.verify)
+        self._ended = ended_sessions
 
     def authenticate(self, origin: Origin, authorization: str | None) -> Principal:
         service_role = _SERVICE_ROLES.get(origin.scope) if origin.scope else None
@@ -51,11 +64,28 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("a Bearer access token is required")
         try:
-            claims = self._tokens.verify(token.strip(), time.time())
+            claims = self._claims(token.strip())
         except InvalidToken:
             raise _unauthenticated("the access token is invalid or expired") from None
-        role = Role.ADMIN if claims.is_admin else Role.CUSTOMER
-        return Principal(subject=claims.subject, role=role)
+        except SessionOver:
+            raise session_ended() from None
+        if claims.is_admin:
+            return Principal(subject=claims.subject, role=Role.ADMIN)
+        session = claims.session
+        assert session is not None  # _claims refuses a customer's token without one
+        return Principal(claims.subject, Role.CUSTOMER, session.id, Access(session.epoch))
+
+    def _claims(self, token: str) -> Claims:
+        """A token's claims, if it may be used: an admin's, or a customer's that
+        names a session which has not ended."""
+        claims = self._tokens.verify(token, time.time())
+        if claims.is_admin:
+            return claims
+        if claims.session is None:
+            raise InvalidToken("a customer's token names its session")
+        if claims.session.id in self._ended:
+            raise SessionOver
+        return claims
 
     def bearer_is_valid(self, headers: Headers) -> bool:
         """For the gate: does the request carry a Bearer token we accept?"""
@@ -66,10 +96,24 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token.strip():
             return False
         try:
-            self._tokens.verify(token.strip(), time.time())
-        except InvalidToken:
+            self._claims(token.strip())
+        except (InvalidToken, SessionOver):
             return False
         return True
+
+
+class SessionOver(Exception):
+    """The token's session has ended."""
+
+
+def session_ended() -> Problem:
+    return Problem(
+        401,
+        "session-ended",
+        "The session has ended; sign in again",
+        "the session of this access token has ended",
+        headers=dict(BEARER_CHALLENGE),
+    )
 
 
 def _unauthenticated(detail: str) -> Problem:
@@ -78,5 +122,5 @@ def _unauthenticated(detail: str) -> Problem:
         "unauthenticated",
         "Authentication required",
         detail,
-        headers={"WWW-Authenticate": 'Bearer realm="customer-service"'},
+        headers=dict(BEARER_CHALLENGE),
     )

@@ -21,6 +21,9 @@ from dapr.actor.runtime.context import ActorRuntimeContext
 from dapr.actor.runtime.runtime import ActorRuntime
 from dapr.ext.fastapi import DaprActor
 
+from accounts.ended_sessions import EndedSessions, EndedSessionsFeed
+from accounts.session_store import SessionStore
+from accounts.throttle_store import ThrottleStore
 from actors.claim_store import ClaimStore
 from actors.client import ActorClient
 from actors.customer_actor import Customer, CustomerHandlers
@@ -35,6 +38,7 @@ from actors.sign_in import SignInFacts
 from actors.unique_key_actor import UniqueKey, UniqueKeyShell
 from actors.unique_key_protocol import UNIQUE_KEY
 from domain.policy import Policy
+from domain.throttles import Lockout, ThrottlePolicy
 from observability.logging import get_logger
 from observability.metrics import process_exited
 from readmodel.groups import record_groups
@@ -45,14 +49,22 @@ from security.macs import MacKeyring
 from security.passwords import DecoyHash
 from service.actor_replies import CustomerActors
 from service.authentication import Authenticator
+from service.background import Background
 from service.dependencies import Services
+from service.sessions import ActorSessions, SessionFlows
 from service.settings import Settings
 from service.sidecar import make_sidecar_session
 from service.sign_in import SignIn, SignInSecrets
+from service.step_up import StepUp
+from service.throttling import Throttles
 
 log = get_logger(__name__)
 
 CUSTOMER_KEY_PREFIX = "customer"
+# An ended session is remembered while a token of it may be valid: a customer's
+# token lives CUSTOMER_ACCESS_TOKEN_MINUTES, plus the leeway of its expiry check
+# and a margin.
+_TOKEN_LEEWAY = timedelta(seconds=65)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -62,6 +74,8 @@ class Edge:
     command_keys: MacKeyring
     issuer: TokenIssuer
     authenticator: Authenticator
+    # Sessions that ended lately, kept by a feed that starts with the event loop.
+    ended_sessions: EndedSessions
 
 
 def edge(settings: Settings) -> Edge:
@@ -71,7 +85,9 @@ def edge(settings: Settings) -> Edge:
         audience=settings.jwt_audience,
         lifetime=timedelta(minutes=settings.access_token_minutes),
     )
-    return Edge(settings, settings.mac_keyring("command"), issuer, Authenticator(issuer))
+    ended = EndedSessions(keep=issuer.lifetime + _TOKEN_LEEWAY)
+    authenticator = Authenticator(issuer, ended)
+    return Edge(settings, settings.mac_keyring("command"), issuer, authenticator, ended)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -94,6 +110,15 @@ def policy_of(settings: Settings) -> Policy:
     )
 
 
+def throttle_policy_of(settings: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        limits=dict(settings.rate_limits),
+        window=timedelta(seconds=settings.rate_limit_window_seconds),
+        lockout=Lockout(settings.lockout_threshold, timedelta(minutes=settings.lockout_minutes)),
+        deliveries_per_hour=settings.deliveries_per_hour,
+    )
+
+
 def _core(edge: Edge, sidecar: aiohttp.ClientSession) -> _Core:
     settings = edge.settings
     event_keys = settings.mac_keyring("event")
@@ -105,10 +130,12 @@ def _core(edge: Edge, sidecar: aiohttp.ClientSession) -> _Core:
 
 
 async def _register_actors(
-    host: DaprActor, settings: Settings, core: _Core, facts: SignInFacts
+    host: DaprActor, settings: Settings, core: _Core, facts: SignInFacts, sessions: ActorSessions
 ) -> None:
     def customer(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
-        shell = CustomerShell(str(actor_id.id), core.documents, core.keys, core.policy)
+        shell = CustomerShell(
+            str(actor_id.id), core.documents, core.keys, core.policy, sessions=sessions
+        )
         return Customer(ctx, actor_id, CustomerHandlers(shell, facts))
 
     def unique_key(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
@@ -143,16 +170,19 @@ async def start(edge: Edge, host: DaprActor) -> Services:
     core = _core(edge, sidecar)
     # A decoy hash at the configured cost: unknown emails take as long as known ones.
     secrets = SignInSecrets(
-        issuer=edge.issuer,
         totp_keys=settings.keyring("totp"),
         notification_keys=settings.keyring("notification"),
         decoy=await asyncio.to_thread(DecoyHash, settings.bcrypt_cost),
         command_secrets=CommandSecrets(edge.command_keys),
     )
-    facts = SignInFacts(secrets.totp_keys, secrets.decoy, secrets.command_secrets)
-    await _register_actors(host, settings, core, facts)
-    services = _services(edge, sidecar, database, core, secrets)
+    facts = SignInFacts(
+        secrets.totp_keys, secrets.decoy, secrets.command_secrets, settings.bcrypt_cost
+    )
+    store = _session_store(edge, database)
+    await _register_actors(host, settings, core, facts, ActorSessions(store))
+    services = _services(edge, sidecar, database, core, _Accounts(secrets, store))
     await record_groups(database, list(settings.groups))
+    services.ended_feed.start()
     log.info(
         "customer-service ready",
         environment=settings.environment,
@@ -162,22 +192,45 @@ async def start(edge: Edge, host: DaprActor) -> Services:
     return services
 
 
+def _session_store(edge: Edge, database: asyncpg.Pool) -> SessionStore:
+    settings = edge.settings
+    return SessionStore(
+        database,
+        edge.ended_sessions,
+        lifetime=timedelta(days=settings.refresh_token_days),
+        grace=timedelta(seconds=settings.refresh_grace_seconds),
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Accounts:
+    """What sign-in keeps beside the documents: its secrets, the sessions."""
+
+    secrets: SignInSecrets
+    sessions: SessionStore
+
+
 def _services(
     edge: Edge,
     sidecar: aiohttp.ClientSession,
     database: asyncpg.Pool,
     core: _Core,
-    secrets: SignInSecrets,
+    accounts: _Accounts,
 ) -> Services:
     settings = edge.settings
     customers = CustomerActors(ActorClient(core.invoker, CUSTOMER))
+    throttles = Throttles(ThrottleStore(database), throttle_policy_of(settings))
+    sessions = SessionFlows(accounts.sessions, edge.issuer, customers)
+    background = Background()
     sign_in = SignIn(
         customers,
         core.keys,
-        secrets,
+        accounts.secrets,
         core.policy,
         settings.bcrypt_cost,
-        settings.totp_issuer,
+        throttles,
+        sessions,
+        background,
     )
     return Services(
         settings=settings,
@@ -187,11 +240,19 @@ def _services(
         customers=customers,
         keys=core.keys,
         sign_in=sign_in,
+        step_up=StepUp(customers, accounts.secrets, throttles, settings.totp_issuer),
+        sessions=sessions,
+        background=background,
+        ended_feed=EndedSessionsFeed(
+            settings.database_url, edge.ended_sessions, edge.ended_sessions.keep
+        ),
         segments=SegmentStore(database),
     )
 
 
 async def stop(services: Services) -> None:
+    await services.background.drain(seconds=5)
+    await services.ended_feed.close()
     await services.sidecar.close()
     process_exited()
     await services.database.close()

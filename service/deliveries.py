@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from security.keyring import Keyring, Sealed
 
-Purpose = Literal["email_verification", "password_reset"]
+Purpose = Literal["email_verification", "password_reset", "email_change"]
 
 
 def context(purpose: Purpose, customer_id: str) -> bytes:

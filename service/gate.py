@@ -3,18 +3,19 @@
 Sidecar-only routes take only the sidecar's own callbacks; calls delivered by
 service invocation need a caller named in ``CUSTOMER_SERVICE_CALLERS`` or a
 valid Bearer token of their own. What the caller may then do is judged by the
-routes (service/auth.py), from the origin this leaves in ``request.state``.
+routes (service/auth.py), from the origin this leaves in ``request.state``,
+with the client's address (``client_address``: rate limits count by it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.asgi import HttpMiddleware
 from service.callers import Scope as CallerScope
-from service.origin import OPEN_PATHS, Headers, Refused, Way, classify
+from service.origin import OPEN_PATHS, Headers, Network, Refused, Way, classify, client_address
 from service.problems import PROBLEM_JSON, problem_body
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -28,12 +29,14 @@ class CallerGate(HttpMiddleware):
         app_id: str,
         callers: Mapping[str, CallerScope],
         bearer_is_valid: Callable[[Headers], bool],
+        trusted_proxies: Sequence[Network] = (),
     ) -> None:
         super().__init__(app)
         self._app_token = app_token.encode() if app_token else None
         self._app_id = app_id
         self._callers = dict(callers)
         self._bearer_is_valid = bearer_is_valid
+        self._trusted = tuple(trusted_proxies)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
@@ -53,7 +56,10 @@ class CallerGate(HttpMiddleware):
         except Refused as refusal:
             await refuse(send, refusal, path)
             return
-        scope.setdefault("state", {})["origin"] = origin
+        peer = scope["client"][0] if scope.get("client") else None
+        state = scope.setdefault("state", {})
+        state["origin"] = origin
+        state["client_address"] = client_address(peer, headers, origin, self._trusted)
         await self.app(scope, receive, send)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hmac
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 
@@ -35,6 +36,8 @@ CALLEE = b"dapr-callee-app-id"
 _APP_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 Headers = Sequence[tuple[bytes, bytes]]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+FORWARDED_FOR = b"x-forwarded-for"
 
 
 class Way(enum.Enum):
@@ -126,3 +129,75 @@ def classify(
     if calling and called == [app_id] and _APP_ID.fullmatch(calling[0]):
         caller = calling[0]
     return Origin(Way.INVOCATION, caller, callers.get(caller) if caller else None)
+
+
+# -- the client's address (rate limits) ---------------------------------------------------
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``"10.0.0.0/8, 192.0.2.7"`` -> the networks (an address is its own network)."""
+    networks = []
+    for entry in (part.strip() for part in text.split(",") if part.strip()):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an address or network") from None
+    return tuple(networks)
+
+
+def client_address(
+    peer: str | None, headers: Headers, origin: Origin, trusted: Sequence[Network]
+) -> str:
+    """Where a request came from, as rate limits count it.
+
+    Everything Dapr delivers comes from the sidecar (loopback), so:
+
+    - direct: the TCP peer; if the peer is a trusted proxy, the rightmost
+      ``X-Forwarded-For`` address that is not one (a client may write the
+      header, but only its left part);
+    - a ``forward`` caller (a gateway through Dapr): the rightmost address the
+      gateway forwarded that is not a trusted proxy; daprd appends the calling
+      sidecar's own address last, which is not the client's;
+    - any other app through Dapr: that app; nobody else's header is believed.
+    """
+    if origin.way is Way.DIRECT:
+        chain = [peer or "unknown"]
+        if _within(peer, trusted):
+            chain = [*_forwarded(headers), *chain]
+        return _rightmost_untrusted(chain, trusted) or _as_client(chain[0])
+    if origin.scope is Scope.FORWARD:
+        chain = _forwarded(headers)[:-1]
+        if (found := _rightmost_untrusted(chain, trusted)) is not None:
+            return found
+    return f"app:{origin.caller or 'unknown'}"
+
+
+def _forwarded(headers: Headers) -> list[str]:
+    values = (value.decode("latin-1") for key, value in headers if key == FORWARDED_FOR)
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _rightmost_untrusted(chain: Sequence[str], trusted: Sequence[Network]) -> str | None:
+    for entry in reversed(chain):
+        if not _within(entry, trusted):
+            return _as_client(entry)
+    return None
+
+
+def _within(address: str | None, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def _as_client(entry: str) -> str:
+    """An IPv6 client counts as its /64 (one subscriber's prefix)."""
+    try:
+        ip = ipaddress.ip_address(entry)
+    except ValueError:
+        return entry[:100]
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)

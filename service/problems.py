@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -18,7 +19,19 @@ from observability.metrics import ERRORS, endpoint_label
 log = get_logger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+# What a 401 for a missing, bad or ended access token says to ask for.
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="customer-service"'}
 _TYPE_BASE = "urn:customer-service:problem:"
+# Postgres could not be reached (sign-in state, the read model): the request did
+# nothing that a retry could repeat wrongly.
+DATABASE_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
 
 
 class Problem(Exception):
@@ -105,6 +118,13 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     return errors
 
 
+async def _unreachable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("the database is unreachable", error=type(exc).__name__)
+    response = problem_response(request, 503, "unavailable", "The database is unavailable; retry")
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -135,6 +155,9 @@ def install(app: FastAPI) -> None:
             "http-" + str(exc.status_code),
             titles.get(exc.status_code, "Request failed"),
         )
+
+    for failure in DATABASE_UNREACHABLE:
+        app.add_exception_handler(failure, _unreachable)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -387,12 +387,15 @@ class RegisterRequest(_Profile):
         return CreateCustomer(customer_id=customer_id, status=status, **profile)
 
 
+# A password to check, not to set: the policy would tell which passwords could exist.
+CurrentPassword = Annotated[SafeSecret, Field(min_length=1, max_length=1024)]
+
+
 class LoginRequest(BaseModel):
     model_config = _STRICT
 
     email: EmailLookup
-    # Not the policy: a login must not tell which passwords could exist.
-    password: Annotated[SafeSecret, Field(min_length=1, max_length=1024)]
+    password: CurrentPassword
 
 
 class SecondFactorRequest(BaseModel):
@@ -412,6 +415,35 @@ class SecondFactorRequest(BaseModel):
 
 class LoginChallengeRequest(SecondFactorRequest):
     challenge: OneTimeToken
+
+
+class PasswordConfirmation(BaseModel):
+    """Step-up: a sensitive change comes with the customer's password."""
+
+    model_config = _STRICT
+
+    password: CurrentPassword
+
+
+class DisableTwoFactorRequest(SecondFactorRequest, PasswordConfirmation):
+    """Both factors: the password and a code (or a recovery code)."""
+
+
+class PasswordChangeRequest(BaseModel):
+    model_config = _STRICT
+
+    current_password: CurrentPassword
+    new_password: Password
+
+
+class EmailChangeRequest(PasswordConfirmation):
+    new_email: Email
+
+
+class RefreshRequest(BaseModel):
+    model_config = _STRICT
+
+    refresh_token: OneTimeToken
 
 
 class TotpCodeRequest(BaseModel):
@@ -444,6 +476,23 @@ class AccessTokenReply(BaseModel):
     token_type: str = "Bearer"  # noqa: S105 - the scheme, not a secret
     expires_in: int
     customer_id: str
+    # Opaque and single use: a refresh returns a new one, and one used twice
+    # (after a few seconds' grace) ends its session.
+    refresh_token: str
+    refresh_expires_in: int
+
+
+class SessionOut(BaseModel):
+    id: str
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str | None
+    # The session of the token this request came with.
+    current: bool
+
+
+class SessionList(BaseModel):
+    sessions: list[SessionOut]
 
 
 class SecondFactorRequired(BaseModel):

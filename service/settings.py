@@ -26,9 +26,11 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain.throttles import DEFAULT_LIMITS, Action, Limit, parse_limits
 from security.keyring import Keyring, KeyringError
 from security.macs import MacKeyring
 from service.callers import Scope, parse_callers
+from service.origin import Network, parse_networks
 
 ENV_PREFIX = "CUSTOMER_"
 
@@ -147,12 +149,30 @@ class Settings(BaseSettings):
     max_internal_body_bytes: int = Field(default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024)
     # --- end of input limits -------------------------------------------------------
 
+    # --- Throttles (README "Sign-in"): shared by every replica ------------------------
+    # Per action, attempts per client address / per account within the window (429).
+    rate_limits: Annotated[dict[Action, Limit], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_LIMITS)
+    )
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    # This many failed sign-ins of one email within the window lock it for the window.
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=1440)
+    # Password-reset and verification messages per email (or account) per hour.
+    deliveries_per_hour: int = Field(default=3, ge=1, le=100)
+    # Proxies whose X-Forwarded-For is believed on direct requests (CIDRs).
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
+
     # --- Security -----------------------------------------------------------------
     jwt_secret: SecretStr | None = Field(default=None, validate_default=True)
     bcrypt_cost: int = Field(default=12, ge=4, le=15)
     jwt_issuer: str = "customer-service"
     jwt_audience: str = "shop"
     access_token_minutes: int = Field(default=15, ge=1, le=1440)
+    # Sessions: a refresh token lives this long (each refresh starts it again),
+    # and one replaced this recently is still taken once (concurrent refreshes).
+    refresh_token_days: int = Field(default=30, ge=1, le=365)
+    refresh_grace_seconds: float = Field(default=5.0, ge=0, le=60)
     totp_issuer: str = "Shop"
     # AES-256 keyrings, "id:base64key,..." newest first: one seals TOTP secrets
     # at rest, the other seals tokens for the notification service.
@@ -335,6 +355,16 @@ class Settings(BaseSettings):
     @classmethod
     def _service_callers(cls, value: object) -> object:
         return parse_callers(value) if isinstance(value, str) else value
+
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _rate_limits(cls, value: object) -> object:
+        return parse_limits(value) if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: object) -> object:
+        return parse_networks(value) if isinstance(value, str) else value
 
     @field_validator("app_api_token")
     @classmethod

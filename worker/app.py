@@ -10,6 +10,7 @@ from datetime import timedelta
 import aiohttp
 import asyncpg
 
+from accounts import janitor
 from actors.client import ActorClient
 from actors.customer_protocol import CUSTOMER
 from actors.invoker import ActorInvoker
@@ -21,6 +22,7 @@ from service.settings import Settings
 from service.sidecar import make_sidecar_session
 from worker.deliveries import Deliveries
 from worker.heartbeat import Heartbeat
+from worker.pacing import repeat
 from worker.reconciler import Reconciler
 from worker.segments import SegmentWork
 from worker.status import StatusReport
@@ -29,6 +31,8 @@ from worker.streaming import Handler, TopicStream
 log = get_logger(__name__)
 
 SEGMENTS_CHANGED = "customer.segments.changed"
+# How often expired sessions, refresh tokens and throttle counters are deleted.
+JANITOR_SECONDS = 60.0
 
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
@@ -97,12 +101,17 @@ async def _run(
         settings.status_seconds,
     )
     segments = SegmentWork(pool, publisher, settings.events_topic)
+
+    async def sweep() -> None:
+        await janitor.sweep(pool)
+
     parts = [
         *(s.run(stop) for s in streams),
         heartbeat.run(stop),
         reconciler.run(stop),
         status.run(stop),
         segments.run(stop),
+        repeat(stop, JANITOR_SECONDS, sweep, "sign-in state cleanup failed"),
     ]
     log.info("customer-service worker ready", replica=settings.replica_id)
     await asyncio.gather(*parts)

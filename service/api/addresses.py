@@ -14,6 +14,7 @@ from actors.customer_protocol import (
     SET_DEFAULT_ADDRESS,
     UPDATE_ADDRESS,
     AddressShown,
+    Read,
 )
 from domain.commands import AddAddress, RemoveAddress, SetDefaultAddress, UpdateAddress
 from domain.errors import FieldError
@@ -77,7 +78,7 @@ async def create_address(
 
 @router.get("", response_model=AddressList, dependencies=[OwnerAdminOrReader])
 async def list_addresses(customer_id: uuid.UUID, customers: Customers, response: Response) -> Any:
-    shown = await customers.ask(str(customer_id), GET_ADDRESSES, None)
+    shown = await customers.ask(str(customer_id), GET_ADDRESSES, Read())
     tag_version(response, shown.version)
     return {"addresses": shown.addresses, "version": shown.version}
 
@@ -86,7 +87,7 @@ async def list_addresses(customer_id: uuid.UUID, customers: Customers, response:
 async def get_address(
     customer_id: uuid.UUID, address_id: uuid.UUID, customers: Customers, response: Response
 ) -> Any:
-    shown = await customers.ask(str(customer_id), GET_ADDRESSES, None)
+    shown = await customers.ask(str(customer_id), GET_ADDRESSES, Read())
     found = shown.address(str(address_id))
     if found is None:
         raise Problem(404, "address-not-found", "Address not found")

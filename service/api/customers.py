@@ -40,6 +40,14 @@ from service.schemas import (
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
 
 _NOT_FOUND = Problem(404, "customer-not-found", "Customer not found")
+# A customer's token alone does not change the email: the flow asks for the
+# password and a token sent to the new address.
+_EMAIL_CHANGE_REQUIRED = Problem(
+    403,
+    "email-change-required",
+    "Change the email through the email-change flow",
+    "POST /api/v1/customers/{id}/email-change with the new email and the password",
+)
 
 
 def _present(response: Response, shown: CustomerShown) -> dict[str, Any]:
@@ -146,6 +154,8 @@ async def update_customer(
         raise Problem(
             403, "forbidden", "Not allowed", "only an admin may change: " + ", ".join(reserved)
         )
+    if not caller.is_admin and "email" in changes:
+        raise _EMAIL_CHANGE_REQUIRED
     command = UpdateCustomer(changes=changes, if_match=if_match)
     return _present(response, await customers.ask(str(customer_id), UPDATE, command))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from actors.customer_protocol import GET_PREFERENCES, UPDATE_PREFERENCES, PreferencesShown
+from actors.customer_protocol import GET_PREFERENCES, UPDATE_PREFERENCES, PreferencesShown, Read
 from domain.commands import UpdatePreferences
 from service.actor_replies import tag_version
 from service.auth import OwnerAdminOrReader, OwnerOrAdmin
@@ -28,7 +28,7 @@ def _present(response: Response, shown: PreferencesShown) -> dict[str, Any]:
 
 @router.get("", response_model=PreferencesReply, dependencies=[OwnerAdminOrReader])
 async def get_preferences(customer_id: uuid.UUID, customers: Customers, response: Response) -> Any:
-    return _present(response, await customers.ask(str(customer_id), GET_PREFERENCES, None))
+    return _present(response, await customers.ask(str(customer_id), GET_PREFERENCES, Read()))
 
 
 @router.patch("", response_model=PreferencesReply, dependencies=[OwnerOrAdmin])

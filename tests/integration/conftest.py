@@ -27,6 +27,7 @@ from devstack.stack import (
     start_sidecar,
 )
 from readmodel.migrate import apply_migrations
+from tests.support.accounts import Account, sign_up
 from tests.support.credentials import (
     APP_API_TOKEN,
     DAPR_API_TOKEN,
@@ -215,3 +216,9 @@ async def db(infra: Infrastructure) -> AsyncIterator[asyncpg.Connection]:
     connection = await asyncpg.connect(infra.postgres_dsn)
     yield connection
     await connection.close()
+
+
+@pytest.fixture
+async def account(anonymous: httpx.AsyncClient, db: asyncpg.Connection) -> Account:
+    """A customer who signed up and is signed in (its own tokens in ``tokens``)."""
+    return await sign_up(anonymous, db)

@@ -23,6 +23,7 @@ import pytest
 
 from devstack.stack import App, Infrastructure, LoneSidecar
 from security import event_signature
+from security.access_tokens import Session
 from security.macs import MacKeyring
 from tests.integration.conftest import CallerSidecars, EventSink, customer_token
 from tests.support.credentials import APP_API_TOKEN, ISSUER, JWT_SECRET
@@ -386,6 +387,9 @@ async def test_tokens_with_unknown_roles_or_long_lives_are_refused(
             "sub": cid,
             "iat": int(now.timestamp()),
             "exp": int((now + timedelta(hours=hours)).timestamp()),
+            # A customer's token names its session (any other may too).
+            "sid": str(uuid.uuid4()),
+            "sep": 0,
         }
         if roles is not None:
             claims["roles"] = roles
@@ -406,7 +410,7 @@ async def test_tokens_with_unknown_roles_or_long_lives_are_refused(
         await anonymous.get(f"{CUSTOMERS}/{cid}", headers=bearer(token(["customer"])))
     ).status_code == 200
     # A customer token is never an admin's, whatever its subject.
-    ops = ISSUER.issue(cid, ["customer"], now)
+    ops = ISSUER.issue(cid, ["customer"], now, Session(str(uuid.uuid4()), 0))
     assert (await anonymous.get(CUSTOMERS, headers=bearer(ops))).status_code == 403
 
 

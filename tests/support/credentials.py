@@ -10,13 +10,14 @@ import base64
 import json
 import secrets
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from security import command_signature
-from security.access_tokens import TokenIssuer
+from security.access_tokens import Session, TokenIssuer
 from security.keyring import Keyring
 from security.macs import MacKeyring
 
@@ -48,8 +49,11 @@ def admin_token() -> str:
     return ISSUER.issue("ops@example.com", ["admin"], datetime.now(UTC))
 
 
-def customer_token(customer_id: str) -> str:
-    return ISSUER.issue(customer_id, ["customer"], datetime.now(UTC))
+def customer_token(customer_id: str, epoch: int = 0) -> str:
+    """As a login issues one, of a session of its own (never stored, so no
+    logout or revocation can reach it; a change that ends every session can)."""
+    session = Session(str(uuid.uuid4()), epoch)
+    return ISSUER.issue(customer_id, ["customer"], datetime.now(UTC), session)
 
 
 def signed_actor_call(

@@ -10,6 +10,7 @@ import asyncpg
 import httpx
 
 from domain.model import Customer, CustomerStatus, CustomerType
+from domain.unique_keys import normalize_email
 from tests.support.values import customer_body
 
 # Long enough for the outbox (1 s hold, then publish) to deliver anything it would.
@@ -34,6 +35,18 @@ async def stored_customer_ids(db: asyncpg.Connection) -> set[str]:
         "SELECT key FROM dapr_state WHERE key LIKE 'customer-service||customer:%'"
     )
     return {row["key"].rsplit(":", 1)[1] for row in rows}
+
+
+async def stored_customers_with(db: asyncpg.Connection, email: str) -> list[str]:
+    """Every stored live customer whose email is ``email``, in any spelling."""
+    rows = await db.fetch(
+        "SELECT convert_from(value, 'UTF8')::jsonb ->> 'id' AS id, "
+        "convert_from(value, 'UTF8')::jsonb ->> 'email' AS email FROM dapr_state "
+        "WHERE key LIKE 'customer-service||customer:%' "
+        "AND convert_from(value, 'UTF8')::jsonb ->> 'deleted_at' IS NULL"
+    )
+    wanted = normalize_email(email)
+    return [row["id"] for row in rows if normalize_email(row["email"]) == wanted]
 
 
 def other_writers_document(customer_id: str, version: int) -> dict[str, Any]:

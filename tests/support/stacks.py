@@ -21,6 +21,7 @@ from devstack.stack import (
     start_app,
     start_infrastructure,
 )
+from domain.throttles import Action
 from readmodel.migrate import apply_migrations
 from tests.support.credentials import (
     COMMAND_KEYRING,
@@ -30,6 +31,10 @@ from tests.support.credentials import (
     SERVICE_CALLERS,
     TOTP_KEY,
 )
+
+HIGH_LIMIT = 1_000_000
+# A refresh token replaced this recently is taken once more (production: 5 s).
+REFRESH_GRACE_SECONDS = 2
 
 
 def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
@@ -48,6 +53,13 @@ def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
         "CUSTOMER_RECONCILE_PAUSE_SECONDS": "0.2",
         # Fast hashes for the suite (development only; production needs >= 10).
         "CUSTOMER_BCRYPT_COST": "4",
+        # Every request of the suite comes from 127.0.0.1: the shared stack's rate
+        # limits are out of reach (throttles are tested on an app of their own).
+        "CUSTOMER_RATE_LIMITS": ",".join(
+            f"{action}={HIGH_LIMIT}/{HIGH_LIMIT}" for action in Action
+        ),
+        "CUSTOMER_LOCKOUT_MINUTES": "1",
+        "CUSTOMER_REFRESH_GRACE_SECONDS": str(REFRESH_GRACE_SECONDS),
     }
 
 

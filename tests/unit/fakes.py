@@ -1,16 +1,23 @@
 """In-memory stand-ins for what the Customer actor's shell is handed: the state
 store (documents with ETags, one event per committed transaction), the unique
-key claims and the clocks. Nothing here starts a process."""
+key claims, the session store and the clocks; and for what the sign-in flows
+are handed: throttle counters, actors called in process. Nothing here starts a
+process."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
+import types
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from actors.document_store import ConcurrencyConflict, Loaded, OutboxEvent, StoreError
 from actors.key_claims import ClaimOutcome, refusal_for
 from actors.unique_key_protocol import KeyRefusal
+from domain.throttles import Counter
 
 
 class FakeStore:
@@ -91,3 +98,65 @@ class MonotonicClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class FakeSessions:
+    """The session store as the actor's shell sees it: what it was told to end."""
+
+    def __init__(self) -> None:
+        self.ended: list[tuple[str, str]] = []
+
+    async def end_all(self, customer_id: str, reason: str) -> None:
+        self.ended.append((customer_id, reason))
+
+
+class FakeThrottleStore:
+    """Windowed counters as accounts/throttle_store.py keeps them, at ``now``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.counters: dict[str, Counter] = {}
+
+    async def hit(
+        self, keys: Sequence[str], window: timedelta
+    ) -> tuple[dict[str, Counter], datetime]:
+        for key in set(keys):
+            counter = self.counters.get(key)
+            if counter is None or counter.resets_at <= self.now:
+                counter = Counter(0, self.now + window)
+            self.counters[key] = dataclasses.replace(counter, hits=counter.hits + 1)
+        return {key: self.counters[key] for key in keys}, self.now
+
+    async def read(self, key: str) -> tuple[Counter | None, datetime]:
+        return self.counters.get(key), self.now
+
+    async def extend(self, key: str, window: timedelta) -> datetime:
+        counter = dataclasses.replace(self.counters[key], resets_at=self.now + window)
+        self.counters[key] = counter
+        return counter.resets_at
+
+    async def clear(self, *keys: str) -> None:
+        for key in keys:
+            self.counters.pop(key, None)
+
+
+class InProcessActors:
+    """The sidecar's actor API in process: each call goes to the generated
+    ``Customer`` class over handlers of that id (made on first call), with the
+    request and the reply as JSON, as the wire carries them."""
+
+    def __init__(self, handlers: Callable[[str], object]) -> None:
+        self._make = handlers
+        self.handlers: dict[str, object] = {}
+        self.calls: list[tuple[str, str]] = []
+
+    async def call(
+        self, actor_type: str, actor_id: str, method: str, payload: Any = None
+    ) -> dict[str, Any]:
+        from actors.customer_actor import Customer
+
+        self.calls.append((actor_id, method))
+        handlers = self.handlers.setdefault(actor_id, self._make(actor_id))
+        actor = types.SimpleNamespace(handlers=handlers, id=types.SimpleNamespace(id=actor_id))
+        answer: dict[str, Any] = await getattr(Customer, method)(actor, payload)
+        return answer

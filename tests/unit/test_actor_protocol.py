@@ -22,6 +22,7 @@ from actors.customer_protocol import (
     REGISTER,
     ChallengeAnswer,
     CustomerShown,
+    Read,
     ReadCustomer,
     SecondFactor,
 )
@@ -31,6 +32,7 @@ from actors.unique_key_actor import UniqueKey, UniqueKeyShell
 from actors.unique_key_protocol import UNIQUE_KEY, KeyRefusal
 from domain import errors
 from domain.errors import DomainError, Refusal
+from domain.sessions import Access
 from service.actor_replies import PROBLEMS, refusal_problem
 
 HOSTED = [(Customer, CUSTOMER, CustomerHandlers), (UniqueKey, UNIQUE_KEY, UniqueKeyShell)]
@@ -68,7 +70,8 @@ def test_the_wire_names_are_the_contract() -> None:
         *("remove_address", "set_default_address", "update_preferences", "record_order"),
         *("register", "login", "complete_login", "start_totp", "confirm_totp", "disable_totp"),
         *("request_email_verification", "verify_email", "request_password_reset"),
-        *("reset_password", "get", "get_addresses", "get_preferences"),
+        *("reset_password", "change_password", "request_email_change", "confirm_email_change"),
+        *("send_notice", "get", "get_addresses", "get_preferences"),
     ]
     assert [m.name for m in UNIQUE_KEY.methods] == ["claim", "release"]
 
@@ -82,7 +85,7 @@ def test_replies_and_refusals_keep_their_json_shape() -> None:
     read = CustomerShown(customer={"id": "c1", "version": 3})
     written = CustomerShown(customer={"id": "c1", "version": 3}, committed=True)
     refused = Refused(Refusal.INVALID, "1 field error(s)", (FieldProblem("email", "bad", "x"),))
-    locked = Refused(Refusal.LOCKED, "too many", retry_after=60)
+    locked = Refused(Refusal.UNAVAILABLE, "too many", retry_after=60)
 
     assert codec.encode_reply(read) == {"ok": True, "customer": {"id": "c1", "version": 3}}
     assert codec.encode_reply(written)["committed"] is True
@@ -96,7 +99,7 @@ def test_replies_and_refusals_keep_their_json_shape() -> None:
     }
     assert codec.encode_reply(locked) == {
         "ok": False,
-        "error": {"code": "locked", "detail": "too many", "retry_after": 60},
+        "error": {"code": "unavailable", "detail": "too many", "retry_after": 60},
     }
     for reply in (read, written, refused, locked):
         assert codec.decode_reply(CUSTOMER, GET, codec.encode_reply(reply)) == reply
@@ -132,13 +135,14 @@ async def test_the_generated_actor_decodes_calls_its_handler_and_encodes() -> No
         async def get(self, query: ReadCustomer) -> CustomerShown:
             return CustomerShown(customer={"include_deleted": query.include_deleted})
 
-        async def get_addresses(self) -> Refused[Refusal]:
+        async def get_addresses(self, query: Read) -> Refused[Refusal]:
+            assert query.access is None  # an empty request names no session
             return Refused(Refusal.NOT_FOUND, "customer c1 does not exist")
 
     actor = types.SimpleNamespace(handlers=Handlers(), id=types.SimpleNamespace(id="c1"))
 
     shown = await Customer.get(actor, None)
-    refused = await Customer.get_addresses(actor)
+    refused = await Customer.get_addresses(actor, None)
     bad = await Customer.get(actor, {"include_deleted": "maybe"})
 
     assert shown == {"ok": True, "customer": {"include_deleted": False}}
@@ -165,13 +169,13 @@ async def test_the_client_sends_the_declared_request_and_reads_the_typed_reply()
     )
     client = ActorClient(invoker, CUSTOMER)  # type: ignore[arg-type]
 
-    shown = await client.call("c1", GET_ADDRESSES, None)
+    shown = await client.call("c1", GET_ADDRESSES, Read())
     assert shown.address("a1") == {"id": "a1"}  # type: ignore[union-attr]
-    await client.call("c1", GET, ReadCustomer(include_deleted=True))
+    await client.call("c1", GET, ReadCustomer(include_deleted=True, access=Access(3)))
 
     assert invoker.calls == [
-        ("Customer", "c1", "get_addresses", None),
-        ("Customer", "c1", "get", {"include_deleted": True}),
+        ("Customer", "c1", "get_addresses", {}),
+        ("Customer", "c1", "get", {"include_deleted": True, "access": {"epoch": 3}}),
     ]
 
 
@@ -186,7 +190,7 @@ async def test_the_client_sends_the_declared_request_and_reads_the_typed_reply()
 async def test_an_answer_that_is_not_the_methods_reply_is_unexpected(answer: object) -> None:
     client = ActorClient(FakeInvoker(answer), CUSTOMER)  # type: ignore[arg-type]
     with pytest.raises(codec.UnexpectedReply):
-        await client.call("c1", GET_ADDRESSES, None)
+        await client.call("c1", GET_ADDRESSES, Read())
 
 
 async def test_a_client_calls_only_its_actor_types_methods() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -143,15 +144,21 @@ def test_all_errors_come_back_in_one_problem_document() -> None:
     assert all(error["in"] == "body" for error in problem["errors"])
 
 
-def test_an_unexpected_error_hides_its_internals() -> None:
+def answer_to(error: Exception) -> httpx.Response:
+    """The answer of an app whose one route raises ``error``."""
     app = FastAPI()
     problems.install(app)
 
     @app.get("/boom")
     async def boom() -> None:
-        raise RuntimeError("password=hunter2 at /srv/secret.py line 3")
+        raise error
 
-    response = TestClient(app, raise_server_exceptions=False).get("/boom")
+    response: httpx.Response = TestClient(app, raise_server_exceptions=False).get("/boom")
+    return response
+
+
+def test_an_unexpected_error_hides_its_internals() -> None:
+    response = answer_to(RuntimeError("password=hunter2 at /srv/secret.py line 3"))
 
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"

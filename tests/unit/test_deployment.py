@@ -189,6 +189,7 @@ def test_the_dockerfile_passes_hadolint_and_copies_every_runtime_package() -> No
         "service",
         "observability",
         "worker",
+        "accounts",
     ):
         assert f"COPY {package} ./{package}" in dockerfile
         assert f"!{package}/" in ignored

@@ -24,6 +24,7 @@ from service.schemas import (
 from service.settings import Settings
 from tests.support.hostile import NUL, nested
 from tests.support.values import NEW_YORK_ADDRESS
+from tests.unit.test_customer_create_schema import answer_to
 
 
 @pytest.fixture
@@ -142,3 +143,11 @@ def test_segment_fields_and_rule_values_are_checked_before_anything_is_stored() 
 
 
 _ADDRESS = NEW_YORK_ADDRESS
+
+
+def test_an_unreachable_database_is_a_503_to_retry_not_a_500() -> None:
+    response = answer_to(ConnectionRefusedError("connect call failed"))
+
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["type"].endswith(":unavailable")

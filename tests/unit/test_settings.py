@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from domain.throttles import Action, Limit
 from service.settings import ConfigurationError, load_settings
 
 STRONG_SECRET = "k" * 40
@@ -191,3 +192,33 @@ def test_production_refuses_to_leave_the_actor_routes_open(
     assert "APP_API_TOKEN or CUSTOMER_APP_API_TOKEN: required outside development" in str(
         refused.value
     )
+
+
+def test_sessions_and_throttles_have_production_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_secrets(monkeypatch)
+    settings = load_settings()
+
+    assert (settings.refresh_token_days, settings.refresh_grace_seconds) == (30, 5.0)
+    assert (settings.lockout_threshold, settings.lockout_minutes) == (5, 15)
+    assert settings.deliveries_per_hour == 3
+    assert settings.rate_limits[Action.LOGIN] == Limit(20, 10)
+    assert settings.trusted_proxies == ()
+
+
+def test_rate_limits_and_trusted_proxies_are_validated(monkeypatch: pytest.MonkeyPatch) -> None:
+    production_secrets(monkeypatch)
+    monkeypatch.setenv("CUSTOMER_RATE_LIMITS", "login=100/50")
+    monkeypatch.setenv("CUSTOMER_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.7")
+    settings = load_settings()
+    assert settings.rate_limits[Action.LOGIN] == Limit(100, 50)
+    assert settings.rate_limits[Action.REGISTER] == Limit(10, 3)
+    assert [str(network) for network in settings.trusted_proxies] == ["10.0.0.0/8", "192.0.2.7/32"]
+
+    monkeypatch.setenv("CUSTOMER_RATE_LIMITS", "login=lots")
+    monkeypatch.setenv("CUSTOMER_TRUSTED_PROXIES", "proxy.internal")
+    with pytest.raises(ConfigurationError) as refused:
+        load_settings()
+    assert "CUSTOMER_RATE_LIMITS: 'login=lots' is not action=per-address/per-account" in str(
+        refused.value
+    )
+    assert "CUSTOMER_TRUSTED_PROXIES: 'proxy.internal' is not an address" in str(refused.value)

@@ -35,7 +35,7 @@ def test_no_secret_reaches_the_log_of_an_unhandled_error(
     configure_logging("info")
     app = create_app(Settings(environment="development"))
     # The lifespan is not run here: the sign-in flows have no sidecar, keys or database.
-    idle = SignIn(None, None, None, None, 0, "")  # type: ignore[arg-type]
+    idle = SignIn(None, None, None, None, 0, None, None, None)  # type: ignore[arg-type]
     app.dependency_overrides[services] = lambda: types.SimpleNamespace(sign_in=idle)
     client = TestClient(app, raise_server_exceptions=False)
 
