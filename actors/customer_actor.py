@@ -35,14 +35,14 @@ from actors.customer_protocol import (
     TotpEnrollment,
     VersionShown,
 )
+from actors.customer_reads import show_addresses, show_customer, show_preferences
 from actors.customer_shell import CustomerShell, Done, Known, Refusing
 from actors.hosting import actor_class
-from actors.protocol import Document, Refused
+from actors.protocol import Refused
 from actors.sign_in import SignInFacts
 from domain import commands
 from domain.authentication import INVALID_TOKEN, redeemable
 from domain.errors import Refusal
-from domain.model import Customer as CustomerState
 
 R = TypeVar("R")
 
@@ -156,7 +156,7 @@ class CustomerHandlers:
     # -- sign-in: establish the facts from secrets, then decide as usual ------------
 
     async def login(self, attempt: PasswordAttempt) -> Outcome | Refusing:
-        known = await self._shell.for_write()
+        known = await self._shell.stored()
         if isinstance(known, Refused):
             return known
         password = self._sign_in.secrets.open(self.customer_id, "password", attempt.password)
@@ -165,7 +165,7 @@ class CustomerHandlers:
         return _shown(await self._shell.run(known, command), _outcome)
 
     async def complete_login(self, attempt: ChallengeAnswer) -> Outcome | Refusing:
-        known = await self._shell.for_write()
+        known = await self._shell.stored()
         if isinstance(known, Refused):
             return known
         step = self._totp_step(known, attempt.code)
@@ -173,7 +173,7 @@ class CustomerHandlers:
         return _shown(await self._shell.run(known, command), _outcome)
 
     async def confirm_totp(self, attempt: TotpCode) -> CustomerShown | Refusing:
-        known = await self._shell.for_write()
+        known = await self._shell.stored()
         if isinstance(known, Refused):
             return known
         step = self._totp_step(known, attempt.code)
@@ -182,7 +182,7 @@ class CustomerHandlers:
 
     async def reset_password(self, request: PasswordReset) -> CustomerShown | Refusing:
         """The new password is hashed only for a token this customer holds."""
-        known = await self._shell.for_write()
+        known = await self._shell.stored()
         if isinstance(known, Refused):
             return known
         if not redeemable(known.customer, "password_reset", request.digest, self._shell.now()):
@@ -257,7 +257,7 @@ class CustomerHandlers:
     async def _password_checked(self, request: SteppedUp) -> tuple[Known, bool] | Refusing:
         """What is stored, and whether the password sent with a change is right:
         checked (bcrypt) only for a session that may still act."""
-        known = await self._shell.for_write()
+        known = await self._shell.stored()
         if isinstance(known, Refused):
             return known
         if (refused := self._shell.allows(known, request.access)) is not None:
@@ -276,27 +276,22 @@ class CustomerHandlers:
     # -- reads -----------------------------------------------------------------------
 
     async def get(self, query: ReadCustomer) -> CustomerShown | Refusing:
-        customer = await self._shell.read(query.include_deleted, query.access)
-        if isinstance(customer, Refused):
-            return customer
-        return CustomerShown(customer=customer.profile())
+        stored = await self._shell.stored()
+        if isinstance(stored, Refused):
+            return stored
+        return show_customer(self.customer_id, stored.customer, query)
 
     async def get_addresses(self, query: Read) -> AddressesShown | Refusing:
-        customer = await self._shell.read(access=query.access)
-        if isinstance(customer, Refused):
-            return customer
-        return AddressesShown(addresses=_addresses(customer), version=customer.version)
+        stored = await self._shell.stored()
+        if isinstance(stored, Refused):
+            return stored
+        return show_addresses(self.customer_id, stored.customer, query)
 
     async def get_preferences(self, query: Read) -> PreferencesShown | Refusing:
-        customer = await self._shell.read(access=query.access)
-        if isinstance(customer, Refused):
-            return customer
-        preferences = customer.current_preferences().to_document()
-        return PreferencesShown(preferences=preferences, version=customer.version)
-
-
-def _addresses(customer: CustomerState) -> tuple[Document, ...]:
-    return tuple(customer.address_view(address) for address in customer.addresses)
+        stored = await self._shell.stored()
+        if isinstance(stored, Refused):
+            return stored
+        return show_preferences(self.customer_id, stored.customer, query)
 
 
 Customer = actor_class(CUSTOMER, CustomerHandlers)

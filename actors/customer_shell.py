@@ -2,17 +2,24 @@
 with a command, with no Dapr in it (the store, the key claims and the clocks
 are handed in, so unit tests run it on fakes).
 
-A change goes: load what is stored (unless known), decide on it, claim every
-unique value the change gives the customer (email, legacy id), commit the new
-document and its event in one state transaction within ``FENCE`` of claiming,
-and only then remember the new state, release the values it gave up and, if
-it ended every session (domain/sessions.py), end them in the session store. A
-refusal or a failed commit leaves memory, store and topic as they were; a
-refusal gives back only the claims this call took newly, a failed commit keeps
-them (it may have landed: a later claimant checks the holder's document).
+A change goes: load what is stored, decide on it, claim every unique value
+the change gives the customer (email, legacy id), commit the new document and
+its event in one state transaction within ``FENCE`` of claiming, and only then
+release the values it gave up and, if it ended every session
+(domain/sessions.py), end them in the session store. A refusal or a failed
+commit leaves store and topic as they were; a refusal gives back only the
+claims this call took newly, a failed commit keeps them (it may have landed: a
+later claimant checks the holder's document).
 
-Reads and commands made for a customer's own session are refused here if
-that session ended: the actor holds the document, so the check costs nothing.
+The shell keeps nothing between calls: every call loads the document (with
+the ETag its write is guarded by; the transaction API does not return the
+new one, so a copy kept after a commit could not guard the next write
+anyway). Reads are answered from the stored document by the API itself
+(actors/customer_reads.py), so an activated actor holds no document, and a
+thousand idle ones cost little memory.
+
+Commands made for a customer's own session are refused here if that session
+ended: the decision has the document at hand, so the check costs nothing.
 """
 
 from __future__ import annotations
@@ -74,14 +81,11 @@ class Sessions(Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Known:
-    """What the actor knows of the stored document: the customer (None: nothing
-    is stored) and its ETag, which guards a write only while ``writable``."""
+    """The stored document as one call loaded it: the customer (None: nothing is
+    stored) and the ETag its write is guarded by (None: insert-only)."""
 
     customer: Customer | None
     etag: str | None
-    # The store assigns a fresh ETag on every write and the transaction API
-    # does not return it: after a commit, reads go on from memory, writes reload.
-    writable: bool
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -115,42 +119,20 @@ class CustomerShell:
         self._sessions = sessions
         self._clock = clock
         self._monotonic = monotonic
-        # None: nothing known; the next call loads.
-        self._known: Known | None = None
 
     def now(self) -> datetime:
         return self._clock()
 
-    # -- reads -----------------------------------------------------------------------
-
-    async def read(
-        self, include_deleted: bool = False, access: Access | None = None
-    ) -> Customer | Refusing:
-        """The customer as stored (from memory once loaded), if ``access`` may see it."""
+    async def stored(self) -> Known | Refusing:
+        """What is stored now, with the ETag a write is guarded by."""
         bind_contextvars(customer_id=self.customer_id)
-        if self._known is None and (failure := await self._load()) is not None:
-            return failure
-        assert self._known is not None
-        customer = self._known.customer
-        if (refused := self.allows(self._known, access)) is not None:
-            return refused
-        if customer is None:
-            return Refused(Refusal.NOT_FOUND, f"customer {self.customer_id} does not exist")
-        if customer.deleted and not include_deleted:
-            return Refused(Refusal.DELETED, f"customer {self.customer_id} is deleted")
-        return customer
-
-    # -- writes ----------------------------------------------------------------------
-
-    async def for_write(self) -> Known | Refusing:
-        """What is stored, with an ETag a write can be guarded with."""
-        bind_contextvars(customer_id=self.customer_id)
-        if (self._known is None or not self._known.writable) and (
-            failure := await self._load()
-        ) is not None:
-            return failure
-        assert self._known is not None
-        return self._known
+        try:
+            loaded = await self._store.load(self.customer_id)
+        except StoreError as exc:
+            log.warning("loading the customer failed", error=str(exc))
+            return _STORE_DOWN
+        customer = Customer.from_document(loaded.document) if loaded.document else None
+        return Known(customer=customer, etag=loaded.etag)
 
     def allows(self, known: Known, access: Access | None) -> Refusing | None:
         """Whether a customer's session may still act (None: it may), before any
@@ -164,7 +146,7 @@ class CustomerShell:
         return None
 
     async def execute(self, command: Command) -> Done | Refusing:
-        known = await self.for_write()
+        known = await self.stored()
         if isinstance(known, Refused):
             return known
         return await self.run(known, command)
@@ -174,17 +156,14 @@ class CustomerShell:
         retry of a create that committed: it is decided on what is stored. A random
         id has nothing stored, so the read is skipped: the commit is insert-only and
         refuses if that guess was wrong, and the create is then decided again."""
-        if self._known is not None or fingerprint is not None:
+        if fingerprint is not None:
             return await self.execute(command)
-        self._known = Known(customer=None, etag=None, writable=True)
-        done = await self.execute(command)
-        if not isinstance(done, Refused):
-            return done
-        # The guess may be what made it fail: nothing in memory is known now.
-        self._known = None
-        if done.code is not Refusal.CONFLICT:
-            return done
-        return await self.execute(command)
+        bind_contextvars(customer_id=self.customer_id)
+        done = await self.run(Known(customer=None, etag=None), command)
+        if isinstance(done, Refused) and done.code is Refusal.CONFLICT:
+            # The guess was wrong (or lost a race): decide on what is stored.
+            return await self.execute(command)
+        return done
 
     async def run(self, known: Known, command: Command) -> Done | Refusing:
         """Decide on ``known``, then claim, commit and remember."""
@@ -197,7 +176,6 @@ class CustomerShell:
             return Done(after, None)
         if (failure := await self._commit(known, after, event)) is not None:
             return failure
-        self._known = Known(customer=after, etag=None, writable=False)
         _count(event)
         await self._release(sorted(unique_keys(known.customer) - unique_keys(after)))
         if known.customer is not None and _epoch(known.customer) != _epoch(after):
@@ -235,14 +213,12 @@ class CustomerShell:
             outcome = "committed"
         except ConcurrencyConflict as exc:
             outcome = "conflict"
-            # Someone else wrote the document: forget our copy, reload next call.
-            # The claims stay: what is stored may hold them (the next claimant checks).
-            self._known = None
+            # Someone else wrote the document. The claims stay: what is stored
+            # may hold them (the next claimant checks).
             return Refused(Refusal.CONFLICT, str(exc))
         except StoreError as exc:
+            # The commit may or may not have landed: the next call loads it.
             log.warning("commit failed", error=str(exc))
-            # The commit may or may not have landed; reload before deciding again.
-            self._known = None
             return _STORE_DOWN
         finally:
             COMMIT_DURATION.labels(outcome).observe(time.perf_counter() - started)
@@ -267,16 +243,6 @@ class CustomerShell:
     async def _release(self, keys: list[str]) -> None:
         for key in keys:
             await self._keys.release(key, self.customer_id)
-
-    async def _load(self) -> Refusing | None:
-        try:
-            loaded = await self._store.load(self.customer_id)
-        except StoreError as exc:
-            log.warning("loading the customer failed", error=str(exc))
-            return _STORE_DOWN
-        customer = Customer.from_document(loaded.document) if loaded.document else None
-        self._known = Known(customer=customer, etag=loaded.etag, writable=True)
-        return None
 
 
 def _refused(exc: DomainError) -> Refusing:

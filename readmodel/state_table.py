@@ -67,6 +67,15 @@ async def documents_after(
     return found, next_key
 
 
+async def stored_value(conn: Connection, key: str) -> bytes | None:
+    """The bytes stored under ``key`` (a JSON value as Dapr wrote it), or None."""
+    value: bytes | None = await conn.fetchval(
+        f"SELECT value FROM {STATE_TABLE} WHERE key = $1",  # noqa: S608 - a constant
+        key,
+    )
+    return value
+
+
 async def database_now(conn: Connection) -> datetime:
     """The database's clock: the one every ``written_at`` is on."""
     moment: datetime = await conn.fetchval("SELECT now()")

@@ -8,11 +8,13 @@ from typing import Any, NamedTuple
 from fastapi import Response
 
 from actors.client import ActorClient
+from actors.customer_reads import is_read
 from actors.invoker import InvalidActorAddress, SidecarUnavailable
 from actors.protocol import ActorMethod, Q, R, Refused
 from domain.errors import Refusal
 from domain.sessions import Access
 from service.problems import BEARER_CHALLENGE, Problem
+from service.stored_reads import StoredCustomers
 
 
 class Kind(NamedTuple):
@@ -92,18 +94,28 @@ def sidecar_unavailable() -> Problem:
 
 
 class CustomerActors:
-    """The routes' way to a Customer actor: typed calls, refusals as problems.
+    """The routes' way to a customer: typed calls, refusals as problems.
+
+    Commands go to the customer's actor. Reads (actors/customer_reads.py) are
+    answered from the committed document (``stored``, service/stored_reads.py)
+    by the same rules, without the actor's turn.
 
     Bound to a caller's session (``acting_for``), every request that can name
-    one (an ``access`` field) names it, so the actor refuses the call if that
-    session ended."""
+    one (an ``access`` field) names it, so the call is refused if that session
+    ended."""
 
-    def __init__(self, client: ActorClient[Refusal], access: Access | None = None) -> None:
+    def __init__(
+        self,
+        client: ActorClient[Refusal],
+        stored: StoredCustomers | None = None,
+        access: Access | None = None,
+    ) -> None:
         self.client = client
+        self._stored = stored
         self._access = access
 
     def acting_for(self, access: Access | None) -> CustomerActors:
-        return self if access is None else CustomerActors(self.client, access)
+        return self if access is None else CustomerActors(self.client, self._stored, access)
 
     async def ask(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R:
         """The actor's reply when it succeeded; a problem for anything else."""
@@ -117,6 +129,8 @@ class CustomerActors:
     ) -> R | Refused[Refusal]:
         """The actor's reply or its refusal (for a caller that weighs it); a
         problem if the actor could not be asked."""
+        if self._stored is not None and is_read(method):
+            return await self._stored.answer(customer_id, method, self._bound(request))
         try:
             return await self.client.call(customer_id, method, self._bound(request))
         except SidecarUnavailable as exc:

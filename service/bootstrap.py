@@ -56,6 +56,7 @@ from service.settings import Settings
 from service.sidecar import make_sidecar_session
 from service.sign_in import SignIn, SignInSecrets
 from service.step_up import StepUp
+from service.stored_reads import StoredCustomers
 from service.throttling import Throttles
 
 log = get_logger(__name__)
@@ -218,7 +219,8 @@ def _services(
     accounts: _Accounts,
 ) -> Services:
     settings = edge.settings
-    customers = CustomerActors(ActorClient(core.invoker, CUSTOMER))
+    stored = StoredCustomers(database, settings.app_id, CUSTOMER_KEY_PREFIX)
+    customers = CustomerActors(ActorClient(core.invoker, CUSTOMER), stored)
     throttles = Throttles(ThrottleStore(database), throttle_policy_of(settings))
     sessions = SessionFlows(accounts.sessions, edge.issuer, customers)
     background = Background()

@@ -31,6 +31,8 @@ class FakeStore:
         self.failing_loads = False
         # The next commit raises this instead of writing.
         self.next_commit_fails: StoreError | None = None
+        # Runs once, right after the next load: another writer in between.
+        self.after_next_load: Callable[[], None] | None = None
         self._etags = (f"etag-{n}" for n in itertools.count(1))
 
     def put(self, entity_id: str, document: dict[str, Any]) -> None:
@@ -46,6 +48,9 @@ class FakeStore:
         if self.failing_loads:
             raise StoreError("state get answered 500")
         stored = self.documents.get(entity_id)
+        if (meanwhile := self.after_next_load) is not None:
+            self.after_next_load = None
+            meanwhile()
         if stored is None:
             return Loaded(document=None, etag=None)
         return Loaded(document=copy.deepcopy(stored[0]), etag=stored[1])

@@ -103,30 +103,34 @@ async def test_a_create_commits_one_document_and_its_event() -> None:
     assert actor.store.loads == 0
 
 
-async def test_after_a_commit_reads_come_from_memory_and_the_next_write_reloads() -> None:
+async def test_every_call_loads_what_is_stored_and_keeps_nothing() -> None:
     actor = activate()
     await created(actor)
 
     shown = await actor.handlers.get(ReadCustomer())
     assert isinstance(shown, CustomerShown)
     assert shown.committed is None
-    assert actor.store.loads == 0
+    assert actor.store.loads == 1
 
-    updated = await actor.handlers.update(UpdateCustomer({"first_name": "Jane"}))
+    # What another writer stored is what the next call sees (nothing is cached).
+    stored = actor.store.document(CUSTOMER_ID)
+    assert stored is not None
+    actor.store.put(CUSTOMER_ID, {**stored, "version": 5, "first_name": "Other"})
+    updated = await actor.handlers.update(UpdateCustomer({"last_name": "Roe"}))
     assert isinstance(updated, CustomerShown)
-    assert updated.version == 2
-    assert actor.store.loads == 1  # the ETag changed with the commit
+    assert (updated.version, updated.customer["first_name"]) == (6, "Other")
+    assert actor.store.loads == 2
 
 
-async def test_a_conflict_writes_nothing_and_the_next_call_reloads() -> None:
-    first = activate()
-    await created(first)
-    actor = activate(store=first.store, claims=first.claims)
-    await actor.handlers.get(ReadCustomer())  # loads the document and its ETag
+async def test_a_write_between_load_and_commit_is_a_conflict_and_commits_nothing() -> None:
+    actor = activate()
+    await created(actor)
     stored = actor.store.document(CUSTOMER_ID)
     assert stored is not None
     # Another writer stores version 7 after the actor loaded.
-    actor.store.put(CUSTOMER_ID, {**stored, "version": 7, "first_name": "Other"})
+    actor.store.after_next_load = lambda: actor.store.put(
+        CUSTOMER_ID, {**stored, "version": 7, "first_name": "Other"}
+    )
 
     refused = await actor.handlers.update(UpdateCustomer({"first_name": "Joan"}))
 
@@ -137,11 +141,10 @@ async def test_a_conflict_writes_nothing_and_the_next_call_reloads() -> None:
     assert (shown.version, shown.customer["first_name"]) == (7, "Other")
 
 
-async def test_a_failed_commit_is_unavailable_and_forgets_what_it_decided() -> None:
+async def test_a_failed_commit_is_unavailable_and_the_next_call_reads_what_is_stored() -> None:
     actor = activate()
     await created(actor)
     actor.store.next_commit_fails = StoreError("state transaction answered 500")
-    loads = actor.store.loads
 
     refused = await actor.handlers.update(UpdateCustomer({"first_name": "Jane"}))
 
@@ -150,7 +153,6 @@ async def test_a_failed_commit_is_unavailable_and_forgets_what_it_decided() -> N
     shown = await actor.handlers.get(ReadCustomer())
     assert isinstance(shown, CustomerShown)
     assert (shown.version, shown.customer["first_name"]) == (1, "John")
-    assert actor.store.loads == loads + 2  # the update's load, and the read's reload
 
 
 async def test_a_store_that_cannot_be_read_refuses_reads_and_writes() -> None:

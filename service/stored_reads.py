@@ -1,0 +1,60 @@
+"""Reads of one customer, answered from the committed document without its actor.
+
+The Customer actor is the only writer of a customer's document, and it
+replies only after the state transaction that writes it has committed in
+Postgres. A read of the state store's row therefore sees every change whose
+reply any caller has seen (read-your-writes), at the version and ETag the
+actor answered, and needs neither the actor's turn nor the two hops through
+the sidecar. The row is read straight from the state store's table (as the
+reconciler and the rebuild read it): one indexed point read.
+
+The answer is made by the functions the actor answers with
+(actors/customer_reads.py), so every check the actor makes on a read holds
+here too: an ended session, an account that may no longer sign in, a deleted
+customer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+import asyncpg
+
+from actors.customer_reads import Refusing, answer
+from actors.protocol import ActorMethod, Refused
+from domain.errors import Refusal
+from domain.model import Customer
+from observability.logging import get_logger
+from readmodel.state_table import stored_value
+
+log = get_logger(__name__)
+
+Q = TypeVar("Q")
+R = TypeVar("R")
+
+_FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+_UNAVAILABLE: Refusing = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
+
+
+class StoredCustomers:
+    def __init__(self, database: asyncpg.Pool, app_id: str, key_prefix: str) -> None:
+        self._database = database
+        # The state API keeps an app's keys as "<app id>||<key>".
+        self._prefix = f"{app_id}||{key_prefix}:"
+
+    async def load(self, customer_id: str) -> Customer | Refusing | None:
+        try:
+            async with self._database.acquire() as conn:
+                raw = await stored_value(conn, self._prefix + customer_id)
+        except _FAILURES as exc:
+            log.warning("reading a stored customer failed", error=type(exc).__name__)
+            return _UNAVAILABLE
+        return None if raw is None else Customer.from_document(json.loads(raw))
+
+    async def answer(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R | Refusing:
+        """What the customer's actor would answer ``method`` (a read) now."""
+        customer = await self.load(customer_id)
+        if isinstance(customer, Refused):
+            return customer
+        return answer(method, customer_id, customer, request)
