@@ -10,6 +10,14 @@ actor. So both classes are generated here with ``type()`` from the
 method decodes the request, calls the handler of the same name and encodes
 what it answers. The class is named after the actor type, the name the SDK
 registers it under.
+
+Our actors keep nothing between calls (actors/customer_shell.py), so the SDK's
+manager, which keeps every activated actor's object until the sidecar
+deactivates it, is replaced by ``PerCallActors``: each call gets a fresh
+object and none is kept. The sidecar's turn lock still runs one call per
+actor at a time, whichever process of the app takes it, so several processes
+can serve one sidecar's app port (service/__main__.py): none keeps a copy of
+an actor to go stale, and an idle actor costs the app no memory.
 """
 
 from __future__ import annotations
@@ -19,11 +27,14 @@ from typing import Any, cast
 
 from dapr.actor import Actor, ActorInterface, actormethod
 from dapr.actor.id import ActorId
+from dapr.actor.runtime._method_context import ActorMethodContext
 from dapr.actor.runtime.context import ActorRuntimeContext
+from dapr.actor.runtime.manager import ActorManager
+from dapr.actor.runtime.runtime import ActorRuntime
 
 from actors import codec
 from actors.protocol import ActorMethod, ActorType, Refused
-from observability.metrics import ACTOR_ACTIVATIONS, ACTORS_ACTIVE
+from observability.metrics import ACTOR_CALLS
 
 
 class HostedActor(Actor):  # type: ignore[misc]
@@ -33,12 +44,35 @@ class HostedActor(Actor):  # type: ignore[misc]
         super().__init__(ctx, actor_id)
         self.handlers = handlers
 
-    async def _on_activate(self) -> None:
-        ACTOR_ACTIVATIONS.labels(type(self).__name__).inc()
-        ACTORS_ACTIVE.labels(type(self).__name__).inc()
 
-    async def _on_deactivate(self) -> None:
-        ACTORS_ACTIVE.labels(type(self).__name__).dec()
+class PerCallActors(ActorManager):  # type: ignore[misc]
+    """The SDK's actor manager, keeping nothing: a fresh actor object for each
+    call (method, timer or reminder), dropped after it. Activation builds
+    nothing ahead, and a deactivation finds nothing to drop."""
+
+    async def activate_actor(self, actor_id: ActorId) -> None:
+        return None
+
+    async def deactivate_actor(self, actor_id: ActorId) -> None:
+        return None
+
+    async def _dispatch_internal(
+        self,
+        actor_id: ActorId,
+        method_context: ActorMethodContext,
+        dispatch_action: Callable[[Actor], Awaitable[bytes | None]],
+    ) -> object:
+        actor = self._runtime_ctx.create_actor(actor_id)
+        return await dispatch_action(actor)
+
+
+async def serve_per_call(actor: type[HostedActor]) -> None:
+    """Serve ``actor`` (registered with the SDK's runtime) with ``PerCallActors``."""
+    name = actor.__name__
+    # The SDK offers no way to choose the manager of a type: its registry it is.
+    async with ActorRuntime._actor_managers_lock:
+        registered = ActorRuntime._actor_managers[name]
+        ActorRuntime._actor_managers[name] = PerCallActors(registered._runtime_ctx)
 
 
 def actor_class(actor_type: ActorType[Any], handlers: type) -> type[HostedActor]:
@@ -74,14 +108,17 @@ def _stub(method: ActorMethod[Any, Any]) -> Callable[..., Awaitable[Any]]:
 def _delegate(
     actor_type: ActorType[Any], method: ActorMethod[Any, Any]
 ) -> Callable[..., Awaitable[Any]]:
+    calls = ACTOR_CALLS.labels(actor_type.name, method.name)
     if method.request is None:
 
         async def call_without_request(self: HostedActor) -> Any:
+            calls.inc()
             return codec.encode_reply(await getattr(self.handlers, method.name)())
 
         return call_without_request
 
     async def call(self: HostedActor, payload: Any) -> Any:
+        calls.inc()
         request = codec.decode_request(actor_type, method, payload, str(self.id.id))
         if isinstance(request, Refused):
             return codec.encode_reply(request)

@@ -1,13 +1,17 @@
 """The baseline: a bare ASGI app doing one Postgres point read per request.
 
-``python -m bench.baseline_app <port> <dsn>``. No framework, no sidecar, no
-auth: what this machine gives a Python process that reads one row, to compare
-the service's reads with.
+``python -m bench.baseline_app <port> <dsn> <processes>``. No framework, no
+sidecar, no auth: what this machine gives Python processes that read one row,
+to compare the service's reads with. It runs as many processes as the service
+(``HTTP_WORKERS``) and pools its connections as the service does (no reset
+query on release): the service's figure is compared with the best this
+machine does, not with a handicapped one.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Any
 
@@ -17,13 +21,19 @@ import uvicorn
 _pool: asyncpg.Pool | None = None
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """As the service's pool (service/bootstrap.py): no reset query on release."""
+
+
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     global _pool
     if scope["type"] == "lifespan":
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                _pool = await asyncpg.create_pool(sys.argv[2], min_size=4, max_size=16)
+                _pool = await asyncpg.create_pool(
+                    os.environ["BASELINE_DSN"], min_size=4, max_size=16, reset=_keep_session
+                )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 if _pool is not None:
@@ -45,4 +55,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+    os.environ["BASELINE_DSN"] = sys.argv[2]
+    uvicorn.run(
+        "bench.baseline_app:app",
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        workers=int(sys.argv[3]),
+        log_level="warning",
+        access_log=False,
+    )

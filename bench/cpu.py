@@ -49,8 +49,8 @@ def role(command: str) -> str:
     return "other"
 
 
-def _tree(root: int) -> dict[int, int]:
-    """pid -> ticks for ``root`` and every process below it."""
+def _tree(root: int) -> dict[int, tuple[int, int]]:
+    """pid -> (parent pid, ticks) for ``root`` and every process below it."""
     stats = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (stat := _stat(int(entry.name))) is not None:
@@ -59,7 +59,26 @@ def _tree(root: int) -> dict[int, int]:
     while frontier:
         frontier = {pid for pid, (ppid, _) in stats.items() if ppid in frontier} - below
         below |= frontier
-    return {pid: stats[pid][1] for pid in below if pid in stats}
+    return {pid: stats[pid] for pid in below if pid in stats}
+
+
+def _roles(root: int, tree: dict[int, tuple[int, int]]) -> dict[int, str]:
+    """Each process's role; a process with none of its own (a worker process
+    of the API's supervisor) takes its parent's."""
+    roles: dict[int, str] = {}
+
+    def of(pid: int) -> str:
+        if pid not in roles:
+            own = "load generator" if pid == root else role(_cmdline(pid))
+            parent = tree[pid][0] if pid in tree else None
+            if own == "other" and parent in tree and parent != root:
+                own = of(parent)
+            roles[pid] = own
+        return roles[pid]
+
+    for pid in tree:
+        of(pid)
+    return roles
 
 
 class CpuSampler:
@@ -67,7 +86,7 @@ class CpuSampler:
 
     def __init__(self, root: int | None = None) -> None:
         self._root = root or os.getpid()
-        self._before: dict[int, int] = {}
+        self._before: dict[int, tuple[int, int]] = {}
         self._started = 0.0
 
     def start(self) -> None:
@@ -77,9 +96,9 @@ class CpuSampler:
     def stop(self) -> dict[str, float]:
         after = _tree(self._root)
         elapsed = max(time.monotonic() - self._started, 1e-9)
+        roles = _roles(self._root, after)
         shares: dict[str, float] = defaultdict(float)
-        for pid, ticks in after.items():
-            used = ticks - self._before.get(pid, 0)
-            name = "load generator" if pid == self._root else role(_cmdline(pid))
-            shares[name] += 100.0 * used / _TICKS / elapsed
+        for pid, (_, ticks) in after.items():
+            used = ticks - self._before.get(pid, (0, 0))[1]
+            shares[roles[pid]] += 100.0 * used / _TICKS / elapsed
         return dict(shares)

@@ -17,6 +17,7 @@ from pathlib import Path
 from devstack.processes import Process, free_port, http_ready, wait_until
 from devstack.stack import (
     CUSTOMER_PORT_VARIABLES,
+    HTTP_WORKERS,
     App,
     Infrastructure,
     customer_service_command,
@@ -95,7 +96,7 @@ def baseline_app(dsn: str, root: Path) -> Iterator[str]:
     port = free_port()
     process = Process(
         "baseline",
-        [sys.executable, "-m", "bench.baseline_app", str(port), dsn],
+        [sys.executable, "-m", "bench.baseline_app", str(port), dsn, str(HTTP_WORKERS)],
         root / "logs" / "baseline.log",
     ).start()
     try:

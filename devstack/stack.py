@@ -393,6 +393,7 @@ def customer_service_companions(app_id: str = "customer-service") -> list[tuple[
 
 
 CUSTOMER_PORT_VARIABLES = ("APP_PORT", "CUSTOMER_HTTP_PORT")
+HTTP_WORKERS = 2
 
 
 def customer_service_env(infra: Infrastructure) -> dict[str, str]:
@@ -400,6 +401,8 @@ def customer_service_env(infra: Infrastructure) -> dict[str, str]:
         "CUSTOMER_ENVIRONMENT": "development",
         "CUSTOMER_DATABASE_DSN": infra.postgres_dsn,
         "CUSTOMER_LOG_LEVEL": "info",
+        # One process per core (this machine's two), as in the Deployment.
+        "CUSTOMER_HTTP_WORKERS": str(HTTP_WORKERS),
         # Locally the sidecar calls the app on loopback (in a pod, from outside it).
         "CUSTOMER_HTTP_HOST": "127.0.0.1",
     }

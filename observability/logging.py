@@ -147,11 +147,12 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # uvicorn installs its own handlers; route them through ours instead.
+    # uvicorn installs its own handlers; route them through ours instead. Its
+    # access lines are not wanted: the service's own say more (service/middleware.py).
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logger = logging.getLogger(name)
         logger.handlers.clear()
-        logger.propagate = True
+        logger.propagate = name != "uvicorn.access"
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

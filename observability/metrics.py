@@ -111,18 +111,11 @@ CUSTOMERS_CREATED = Counter("customer_created", "Customers created (committed)."
 ADDRESSES_CREATED = Counter(
     "customer_addresses", "Addresses added to customers (committed).", registry=REGISTRY
 )
-ACTOR_ACTIVATIONS = Counter(
-    "customer_actor_activations",
-    "Actor activations in this process, by actor type.",
-    ["actor_type"],
+ACTOR_CALLS = Counter(
+    "customer_actor_calls",
+    "Actor method calls served by this process, by actor type and method.",
+    ["actor_type", "method"],
     registry=REGISTRY,
-)
-ACTORS_ACTIVE = Gauge(
-    "customer_actors_active",
-    "Actors currently active in this process, by actor type.",
-    ["actor_type"],
-    registry=REGISTRY,
-    multiprocess_mode="livesum",
 )
 EVENTS_COMMITTED = Counter(
     "customer_events_committed",

@@ -1,7 +1,17 @@
 """``python -m service``: validate the configuration, then serve with uvicorn.
 
-Runs as the container's PID 1: SIGTERM stops accepting connections, lets
-in-flight requests finish (up to 30 s) and runs the lifespan shutdown.
+``CUSTOMER_HTTP_WORKERS`` processes serve the one port daprd delivers to (its
+app port) and callers reach directly: every process is the whole app (the
+API, and the actor host for the sidecar's actor calls), so the API runs on
+every core whichever way a call arrives: straight from a client, or through
+Dapr service invocation. Actors can live in several processes behind one
+sidecar because they keep nothing between calls (actors/hosting.py): daprd
+runs one call per actor at a time, whichever process takes it.
+
+With more than one process, this one is uvicorn's supervisor (PID 1 in the
+container): it restarts a worker that dies, and SIGTERM stops every worker,
+each letting its in-flight requests finish (up to 30 s) and running its
+lifespan shutdown. A worker dies with the supervisor (service/workers.py).
 """
 
 from __future__ import annotations
@@ -11,7 +21,6 @@ import sys
 import uvicorn
 
 from observability.logging import configure_logging
-from service.app import create_app
 from service.settings import ConfigurationError, load_settings
 
 EXIT_BAD_CONFIGURATION = 78  # EX_CONFIG
@@ -25,7 +34,9 @@ def main() -> int:
         return EXIT_BAD_CONFIGURATION
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings),
+        "service.workers:app_in_worker",
+        factory=True,
+        workers=settings.http_workers,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,  # keep the JSON logging configured above

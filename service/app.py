@@ -18,7 +18,7 @@ from service.api import sessions as session_routes
 from service.body_guard import BodyGuard
 from service.dependencies import Services
 from service.gate import CallerGate
-from service.middleware import ObservabilityMiddleware, SecurityHeadersMiddleware
+from service.middleware import EdgeMiddleware
 from service.origin import SIDECAR_ONLY_PREFIXES
 from service.query_params import reject_unknown_query_parameters
 from service.settings import Settings, get_settings
@@ -39,12 +39,12 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Services]]:
 
 
 class CustomerServiceApp(FastAPI):
-    """FastAPI with the actor host, and the security headers outside everything else.
+    """FastAPI with the actor host, and the edge layer outside everything else.
 
     Starlette's ServerErrorMiddleware, which answers the 500s, is the outermost
     layer of a stack built by ``add_middleware``: headers added by a middleware
     inside it never reach a 500. Wrapping the whole stack puts them on every
-    answer, however it was made.
+    answer, however it was made (service/middleware.py).
     """
 
     def __init__(self, edge: bootstrap.Edge) -> None:
@@ -62,7 +62,7 @@ class CustomerServiceApp(FastAPI):
         self.actor_host = DaprActor(self)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeadersMiddleware(super().build_middleware_stack())
+        return EdgeMiddleware(super().build_middleware_stack())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,9 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _add_middleware(app: FastAPI, edge: bootstrap.Edge) -> None:
-    """Innermost first. A request meets observability, then the gate (where did it
-    come from, may it come in?), the body limits, and for actor calls the
-    signature check."""
+    """Innermost first. A request meets the edge (service/middleware.py), then the
+    gate (where did it come from, may it come in?), the body limits, and for
+    actor calls the signature check."""
     settings = edge.settings
     app.add_middleware(ActorCallGuard, keys=edge.command_keys)
     app.add_middleware(
@@ -108,4 +108,3 @@ def _add_middleware(app: FastAPI, edge: bootstrap.Edge) -> None:
         bearer_is_valid=edge.authenticator.bearer_is_valid,
         trusted_proxies=settings.trusted_proxies,
     )
-    app.add_middleware(ObservabilityMiddleware)

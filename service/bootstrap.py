@@ -30,7 +30,7 @@ from actors.customer_actor import Customer, CustomerHandlers
 from actors.customer_protocol import CUSTOMER
 from actors.customer_shell import CustomerShell
 from actors.document_store import DocumentStore
-from actors.hosting import HostedActor
+from actors.hosting import HostedActor, serve_per_call
 from actors.invoker import ActorInvoker
 from actors.key_claims import KeyClaims
 from actors.serialization import PlainJSONSerializer
@@ -159,6 +159,7 @@ async def _register_actors(
             state_serializer=serializer,
             actor_factory=factory,
         )
+        await serve_per_call(actor)
 
 
 async def start(edge: Edge, host: DaprActor) -> Services:
@@ -166,7 +167,11 @@ async def start(edge: Edge, host: DaprActor) -> Services:
     sidecar = make_sidecar_session(settings)
     # min_size=0: start even while Postgres is down; health reports it.
     database = await asyncpg.create_pool(
-        settings.database_url, min_size=0, max_size=settings.database_pool_size, command_timeout=5
+        settings.database_url,
+        min_size=0,
+        max_size=settings.database_pool_size,
+        command_timeout=5,
+        reset=keep_session,
     )
     core = _core(edge, sidecar)
     # A decoy hash at the configured cost: unknown emails take as long as known ones.
@@ -191,6 +196,14 @@ async def start(edge: Edge, host: DaprActor) -> Services:
         tracing=settings.tracing_enabled,
     )
     return services
+
+
+async def keep_session(_conn: asyncpg.Connection) -> None:
+    """What a pooled connection needs before its next use: nothing. asyncpg rolls
+    back an open transaction and drops listeners itself; its default reset adds
+    a round trip (RESET ALL, UNLISTEN *, ...) to every release, and nothing here
+    sets session state on a pooled connection (LISTEN and the rebuild's
+    search_path use connections of their own)."""
 
 
 def _session_store(edge: Edge, database: asyncpg.Pool) -> SessionStore:

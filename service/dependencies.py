@@ -72,12 +72,11 @@ SignInFlows = Annotated[SignIn, Depends(_part(lambda s: s.sign_in))]
 StepUpFlows = Annotated[StepUp, Depends(_part(lambda s: s.step_up))]
 SessionFlowsDep = Annotated[SessionFlows, Depends(_part(lambda s: s.sessions))]
 Segments = Annotated[SegmentStore, Depends(_part(lambda s: s.segments))]
-Authentication = Annotated[Authenticator, Depends(_part(lambda s: s.authenticator))]
 
 
-async def _principal(request: Request, authenticator: Authentication) -> Principal:
+async def _principal(request: Request, services: AppServices) -> Principal:
     origin: Origin = getattr(request.state, "origin", DIRECT)
-    principal = authenticator.authenticate(origin, request.headers.get("authorization"))
+    principal = services.authenticator.authenticate(origin, request.headers.get("authorization"))
     request.state.principal = principal
     return principal
 
@@ -85,14 +84,14 @@ async def _principal(request: Request, authenticator: Authentication) -> Princip
 Caller = Annotated[Principal, Depends(_principal)]
 
 
-def _customers(services: AppServices, caller: Caller) -> CustomerActors:
+async def _customers(services: AppServices, caller: Caller) -> CustomerActors:
     return services.customers.acting_for(caller.access)
 
 
 Customers = Annotated[CustomerActors, Depends(_customers)]
 
 
-def _client(request: Request) -> Client:
+async def _client(request: Request) -> Client:
     address = getattr(request.state, "client_address", None) or "unknown"
     return Client.of(address, request.headers.get("user-agent"))
 

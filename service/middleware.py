@@ -1,46 +1,74 @@
-"""Per-request metrics, access log and trace id; the security headers."""
+"""The outermost layer of every request: security headers, metrics, access log, trace id.
+
+One layer wraps the whole stack, Starlette's ServerErrorMiddleware (which
+answers the 500s) included, so a 500 carries the headers too and is counted
+and logged with its status. One wrapper of ``send`` does all of it: each
+layer costs every request a call and a closure.
+"""
 
 from __future__ import annotations
 
 import time
 
-import structlog
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actors.customer_protocol import CUSTOMER
-from observability.logging import get_logger, request_traceparent
+from observability.access_log import AccessLog
+from observability.logging import request_traceparent
 from observability.metrics import REQUEST_DURATION, REQUESTS, endpoint_label
-from service.asgi import HttpMiddleware
 
-log = get_logger("customer_service.access")
+access_log = AccessLog("customer_service.access")
 
 # Scraped or probed every few seconds: counted, not logged.
 _QUIET = frozenset({"/metrics", "/livez", "/readyz", "/healthz"})
 
+# The seed's security headers, on every response (errors and docs included).
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-xss-protection", b"1; mode=block"),
+    (b"content-security-policy", b"default-src 'self'"),
+    (b"strict-transport-security", b"max-age=31536000"),
+    # Answers about customers are personal data: no shared cache may keep them.
+    (b"cache-control", b"no-store"),
+)
+_NAMES = frozenset(name for name, _ in SECURITY_HEADERS)
+# The docs page loads its script from a CDN, which default-src 'self' forbids.
+_DOCS = ("/api/v1/customers/docs", "/api/v1/customers/openapi.json")
+_DOCS_HEADERS = tuple(h for h in SECURITY_HEADERS if h[0] != b"content-security-policy")
 
-class ObservabilityMiddleware(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        traceparent = next(
-            (value.decode("latin-1") for key, value in scope["headers"] if key == b"traceparent"),
-            None,
-        )
-        token = request_traceparent.set(traceparent)
-        structlog.contextvars.clear_contextvars()
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # uvicorn runs each request in a task of its own, with a copy of the
+        # server's context: what a request binds (the customer id it logs)
+        # ends with it. The trace of the request is set whatever it is.
+        traceparent = next((v for k, v in scope["headers"] if k == b"traceparent"), None)
+        request_traceparent.set(None if traceparent is None else traceparent.decode("latin-1"))
+        extra = _DOCS_HEADERS if scope["path"] in _DOCS else SECURITY_HEADERS
         status = 500
         started = time.perf_counter()
 
-        async def send_with_status(message: Message) -> None:
+        async def send_at_the_edge(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers} & _NAMES
+                headers.extend(h for h in extra if h[0] not in present)
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, send_at_the_edge)
         finally:
-            duration = time.perf_counter() - started
-            _record(scope, status, duration)
-            request_traceparent.reset(token)
+            _record(scope, status, time.perf_counter() - started)
 
 
 def _record(scope: Scope, status: int, duration: float) -> None:
@@ -54,41 +82,12 @@ def _record(scope: Scope, status: int, duration: float) -> None:
     customer_id = params.get("customer_id")
     if params.get("actor_type_name") == CUSTOMER.name:
         customer_id = params.get("actor_id")
-    log.info(
-        "request",
-        method=method,
-        endpoint=endpoint,
-        status=status,
-        duration_ms=round(duration * 1000, 2),
-        **({"customer_id": str(customer_id)} if customer_id else {}),
-    )
-
-
-# The seed's security headers, on every response (errors and docs included).
-SECURITY_HEADERS = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"x-xss-protection", b"1; mode=block"),
-    (b"content-security-policy", b"default-src 'self'"),
-    (b"strict-transport-security", b"max-age=31536000"),
-    # Answers about customers are personal data: no shared cache may keep them.
-    (b"cache-control", b"no-store"),
-)
-_DOCS = ("/api/v1/customers/docs", "/api/v1/customers/openapi.json")
-
-
-class SecurityHeadersMiddleware(HttpMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The docs page loads its script from a CDN, which default-src 'self' forbids.
-        headers: tuple[tuple[bytes, bytes], ...] = SECURITY_HEADERS
-        if scope["path"] in _DOCS:
-            headers = tuple(h for h in SECURITY_HEADERS if h[0] != b"content-security-policy")
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in headers if n not in present]
-                message = {**message, "headers": [*message.get("headers", []), *extra]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    line = {
+        "method": method,
+        "endpoint": endpoint,
+        "status": status,
+        "duration_ms": round(duration * 1000, 2),
+    }
+    if customer_id:
+        line["customer_id"] = str(customer_id)
+    access_log.write(line)

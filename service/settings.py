@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # --- Ports --------------------------------------------------------------
     http_host: str = "0.0.0.0"  # noqa: S104 - in a pod the sidecar connects from outside the app's loopback
     http_port: int = Field(default=8003, ge=1, le=65535)
+    # Processes serving the app's one port (service/__main__.py): one per core.
+    http_workers: int = Field(default=1, ge=1, le=32)
     # Idle keep-alive of the app's HTTP server: above daprd's 90 s (see __main__).
     http_keepalive_seconds: int = Field(default=120, ge=1, le=3600)
     # Inert: the seed's gRPC API is replaced by Dapr service invocation.

@@ -38,7 +38,7 @@ async def test_metrics_expose_the_seed_series_after_requests(api: httpx.AsyncCli
     assert 'customer_request_duration_seconds_bucket{endpoint="/api/v1/customers"' in text
     assert "customer_created_total " in text
     assert 'customer_errors_total{endpoint="/api/v1/customers",type="validation-failed"}' in text
-    assert 'customer_actor_activations_total{actor_type="Customer"}' in text
+    assert 'customer_actor_calls_total{actor_type="Customer",method="create"}' in text
     assert 'customer_events_committed_total{type="customer.created"}' in text
     assert 'customer_state_commit_duration_seconds_count{outcome="committed"}' in text
 
@@ -83,6 +83,8 @@ async def test_logs_are_json_with_the_callers_trace_id(
     assert "/actors/{actor_type_name}/{actor_id}/method/{method_name}" in endpoints
     for line in traced:
         assert {"level", "time", "logger", "message"} <= set(line)
+    # One access line per request, the service's own (uvicorn's would repeat it).
+    assert {line["logger"] for line in traced} == {"customer_service.access"}
     access = next(line for line in traced if line["endpoint"] == "/api/v1/customers")
     assert access["status"] == 201
     assert access["duration_ms"] > 0

@@ -3,13 +3,17 @@ dispatch and the caller's client are derived, and the JSON on the wire."""
 
 from __future__ import annotations
 
+import json
 import types
 import typing
 from typing import Any
 
 import pytest
+from dapr.actor.id import ActorId
 from dapr.actor.runtime._type_information import ActorTypeInformation
 from dapr.actor.runtime._type_utils import get_dispatchable_attrs
+from dapr.actor.runtime.context import ActorRuntimeContext
+from dapr.actor.runtime.runtime import ActorRuntime
 
 from actors import codec
 from actors.client import ActorClient
@@ -26,8 +30,10 @@ from actors.customer_protocol import (
     ReadCustomer,
     SecondFactor,
 )
+from actors.hosting import HostedActor, PerCallActors, serve_per_call
 from actors.key_claims import refusal_for
 from actors.protocol import ActorType, FieldProblem, Refused
+from actors.serialization import PlainJSONSerializer
 from actors.unique_key_actor import UniqueKey, UniqueKeyShell
 from actors.unique_key_protocol import UNIQUE_KEY, KeyRefusal
 from domain import errors
@@ -224,3 +230,40 @@ def test_every_refusal_of_a_key_claim_is_a_refusal_of_the_customers_command(
 ) -> None:
     refused = refusal_for(reason, "email-abc")
     assert refused.code in (Refusal.EMAIL_TAKEN, Refusal.CONFLICT, Refusal.UNAVAILABLE)
+
+
+async def test_each_call_gets_a_fresh_actor_and_none_is_kept() -> None:
+    """Several processes may serve one sidecar: none may keep an actor's copy."""
+    made: list[str] = []
+
+    class Handlers:
+        async def get(self, query: ReadCustomer) -> CustomerShown:
+            return CustomerShown(customer={"object": id(self)})
+
+    def factory(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
+        made.append(str(actor_id.id))
+        return Customer(ctx, actor_id, Handlers())
+
+    serializer = PlainJSONSerializer()
+    await ActorRuntime.register_actor(
+        Customer,
+        message_serializer=serializer,
+        state_serializer=serializer,
+        actor_factory=factory,
+        actor_client=types.SimpleNamespace(),  # no sidecar: these actors never call one
+    )
+    await serve_per_call(Customer)
+    try:
+        replies = [
+            json.loads(await ActorRuntime.dispatch("Customer", "c1", "get", b"{}")) for _ in (1, 2)
+        ]
+        await ActorRuntime.deactivate("Customer", "c1")  # nothing kept: nothing to drop
+        await ActorRuntime.deactivate("Customer", "never-called")
+        manager = ActorRuntime._actor_managers["Customer"]
+    finally:
+        ActorRuntime._actor_managers.pop("Customer", None)
+
+    assert made == ["c1", "c1"]
+    assert all(reply["ok"] for reply in replies)
+    assert isinstance(manager, PerCallActors)
+    assert manager._active_actors == {}

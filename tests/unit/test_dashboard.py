@@ -41,6 +41,6 @@ def test_the_seed_series_and_the_operational_ones_are_charted() -> None:
         "customer_errors_total",
         "customer_created_total",
         "customer_outbox_lag_seconds_bucket",
-        "customer_actors_active",
+        "customer_actor_calls_total",
     ):
         assert name in text

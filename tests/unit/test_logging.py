@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from observability.access_log import AccessLog
 from observability.logging import (
     REDACTED,
     configure_logging,
@@ -69,3 +70,26 @@ def test_secret_looking_fields_are_redacted(lines: list[dict[str, object]]) -> N
 )
 def test_trace_ids_come_from_w3c_traceparent(header: str | None, expected: str | None) -> None:
     assert trace_id_from_traceparent(header) == expected
+
+
+def test_an_access_line_has_the_shape_of_every_other_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("info")
+    token = request_traceparent.set(TRACEPARENT)
+    try:
+        get_logger("customer_service.access").info("request", method="GET", status=200)
+        AccessLog("customer_service.access").write({"method": "GET", "status": 200})
+    finally:
+        request_traceparent.reset(token)
+    configure_logging("warning")
+    AccessLog("customer_service.access").write({"method": "GET", "status": 200})
+
+    through_structlog, direct = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert direct.keys() == through_structlog.keys()
+    assert list(direct) == list(through_structlog)
+    assert {k: v for k, v in direct.items() if k != "time"} == {
+        k: v for k, v in through_structlog.items() if k != "time"
+    }
+    assert direct["trace_id"] == TRACE_ID
+    assert direct["time"].endswith("Z")
