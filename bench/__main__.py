@@ -127,8 +127,9 @@ async def scale_phase(stack: BenchStack, options: Options) -> tuple[list[PhaseRe
         result = await run_phase("get (scale)", session, reads.get, options.duration, clients)
     note = (
         f"scale: {count:,} customers (2 addresses each) stored in {seeded:.0f} s, every actor "
-        f"activated in {activation:.0f} s; API memory {before / 2**20:.0f} MiB -> "
-        f"{after / 2**20:.0f} MiB: {per_actor / 1024:.1f} KiB per active actor"
+        f"activated in {activation:.0f} s; API memory (all its processes) "
+        f"{before / 2**20:.0f} MiB -> {after / 2**20:.0f} MiB: "
+        f"{per_actor / 1024:.1f} KiB per active actor"
     )
     return [result], note
 
