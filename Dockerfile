@@ -42,12 +42,14 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CUSTOMER_HTTP_HOST=0.0.0.0 \
-    CUSTOMER_HTTP_PORT=8003
+    CUSTOMER_HTTP_PORT=8003 \
+    CUSTOMER_HTTP_WORKERS=2
 USER 10001:10001
 EXPOSE 8003
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-m", "service.healthcheck"]
-# uvicorn is PID 1 (exec form, no shell): SIGTERM stops new connections,
-# in-flight requests get up to 30 s, then the lifespan closes the pools.
+# uvicorn's supervisor is PID 1 (exec form, no shell): SIGTERM stops every
+# worker process; each stops taking connections, gives in-flight requests up
+# to 30 s, then its lifespan closes the pools.
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["python", "-m", "service"]

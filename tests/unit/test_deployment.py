@@ -244,3 +244,13 @@ def test_the_worker_runs_beside_the_api_with_the_same_settings() -> None:
         assert mounts[metrics] == "metrics"
         assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert "ports" not in worker
+
+
+def test_the_api_runs_a_process_per_core_of_its_limit() -> None:
+    deployment = by_kind_and_name(base_resources())[("Deployment", "customer-service")]
+    api = containers(deployment["spec"]["template"])["customer-service"]
+    env = {variable["name"]: variable.get("value") for variable in api["env"]}
+    workers = int(env["CUSTOMER_HTTP_WORKERS"])
+
+    assert workers >= 2
+    assert float(api["resources"]["limits"]["cpu"]) >= workers
