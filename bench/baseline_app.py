@@ -18,11 +18,9 @@ from typing import Any
 import asyncpg
 import uvicorn
 
+from readmodel.pool import keep_session
+
 _pool: asyncpg.Pool | None = None
-
-
-async def _keep_session(_conn: asyncpg.Connection) -> None:
-    """As the service's pool (service/bootstrap.py): no reset query on release."""
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -32,7 +30,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 _pool = await asyncpg.create_pool(
-                    os.environ["BASELINE_DSN"], min_size=4, max_size=16, reset=_keep_session
+                    os.environ["BASELINE_DSN"], min_size=4, max_size=16, reset=keep_session
                 )
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

@@ -74,7 +74,9 @@ def _replacing(columns: tuple[str, ...]) -> str:
 _UPSERT_CUSTOMER = (
     _insert("customers AS c", CUSTOMER_COLUMNS, ("projected_at", "now()"))
     + f" ON CONFLICT (id) DO UPDATE SET {_replacing(CUSTOMER_COLUMNS[1:])}, projected_at = now()"
-    + " WHERE c.version < EXCLUDED.version RETURNING id"
+    + " WHERE c.version < EXCLUDED.version"
+    # xmax is 0 on a row this statement inserted (not one it updated).
+    + " RETURNING (c.xmax = 0) AS inserted"
 )
 _INSERT_ADDRESS = _insert("customer_addresses", ADDRESS_COLUMNS)
 _UPSERT_PREFERENCES = (
@@ -141,22 +143,30 @@ async def apply_snapshot(
         preferences = _preference_row(snapshot)
     except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
         raise MalformedSnapshot(f"{type(exc).__name__}: {exc}") from None
-    if await conn.fetchval(_UPSERT_CUSTOMER, *customer) is None:
+    inserted = await conn.fetchval(_UPSERT_CUSTOMER, *customer)
+    if inserted is None:
         return None  # the stored row is as new or newer: a duplicate or a late event
-    await conn.execute("DELETE FROM customer_addresses WHERE customer_id = $1", snapshot["id"])
+    # A customer row just inserted has no addresses or memberships yet (their
+    # rows reference it): nothing to delete or read.
+    if not inserted:
+        await conn.execute("DELETE FROM customer_addresses WHERE customer_id = $1", snapshot["id"])
     if addresses:
         await conn.executemany(_INSERT_ADDRESS, addresses)
     await conn.execute(_UPSERT_PREFERENCES, *preferences)
-    return await _update_memberships(conn, snapshot, segments)
+    return await _update_memberships(conn, snapshot, segments, fresh=inserted)
 
 
 async def _update_memberships(
-    conn: Connection, snapshot: dict[str, Any], segments: list[Segment]
+    conn: Connection, snapshot: dict[str, Any], segments: list[Segment], fresh: bool = False
 ) -> MembershipChange:
     wanted = memberships(segments, snapshot, datetime.now(UTC).date())
-    rows = await conn.fetch(
-        "SELECT segment_id::text AS id, score FROM segment_members WHERE customer_id = $1",
-        snapshot["id"],
+    rows = (
+        []
+        if fresh
+        else await conn.fetch(
+            "SELECT segment_id::text AS id, score FROM segment_members WHERE customer_id = $1",
+            snapshot["id"],
+        )
     )
     current = {row["id"]: row["score"] for row in rows}
     removed = sorted(current.keys() - wanted.keys())

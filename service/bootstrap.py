@@ -42,6 +42,7 @@ from domain.throttles import Lockout, ThrottlePolicy
 from observability.logging import get_logger
 from observability.metrics import process_exited
 from readmodel.groups import record_groups
+from readmodel.pool import open_pool
 from readmodel.segment_store import SegmentStore
 from security.access_tokens import TokenIssuer
 from security.command_secrets import CommandSecrets
@@ -165,14 +166,7 @@ async def _register_actors(
 async def start(edge: Edge, host: DaprActor) -> Services:
     settings = edge.settings
     sidecar = make_sidecar_session(settings)
-    # min_size=0: start even while Postgres is down; health reports it.
-    database = await asyncpg.create_pool(
-        settings.database_url,
-        min_size=0,
-        max_size=settings.database_pool_size,
-        command_timeout=5,
-        reset=keep_session,
-    )
+    database = await open_pool(settings.database_url, settings.database_pool_size, 5)
     core = _core(edge, sidecar)
     # A decoy hash at the configured cost: unknown emails take as long as known ones.
     secrets = SignInSecrets(
@@ -196,14 +190,6 @@ async def start(edge: Edge, host: DaprActor) -> Services:
         tracing=settings.tracing_enabled,
     )
     return services
-
-
-async def keep_session(_conn: asyncpg.Connection) -> None:
-    """What a pooled connection needs before its next use: nothing. asyncpg rolls
-    back an open transaction and drops listeners itself; its default reset adds
-    a round trip (RESET ALL, UNLISTEN *, ...) to every release, and nothing here
-    sets session state on a pooled connection (LISTEN and the rebuild's
-    search_path use connections of their own)."""
 
 
 def _session_store(edge: Edge, database: asyncpg.Pool) -> SessionStore:

@@ -16,6 +16,7 @@ from actors.customer_protocol import CUSTOMER
 from actors.invoker import ActorInvoker
 from observability.logging import get_logger
 from observability.metrics import process_exited
+from readmodel.pool import open_pool
 from readmodel.projector import Projector
 from service.publisher import Publisher
 from service.settings import Settings
@@ -37,9 +38,7 @@ JANITOR_SECONDS = 60.0
 
 async def run(settings: Settings, stop: asyncio.Event) -> None:
     sidecar = make_sidecar_session(settings)
-    pool = await asyncpg.create_pool(
-        settings.database_url, min_size=0, max_size=settings.database_pool_size, command_timeout=10
-    )
+    pool = await open_pool(settings.database_url, settings.database_pool_size, 10)
     try:
         await _run(settings, stop, sidecar, pool)
     finally:
