@@ -4,10 +4,14 @@ A session ends in Postgres (accounts/session_store.py), which notifies
 ``customer_sessions_ended`` in the same transaction. Every API process listens
 and remembers each ended session until no access token of it can still be
 valid (the access tokens' lifetime after the end), so the authenticator
-refuses a token of an ended session in O(1): at once on the replica that ended
-it, as soon as the notification arrives (milliseconds) on the others. When the
+refuses a token of an ended session in O(1): at once in the process that ended
+it, as soon as the notification arrives (milliseconds) in the others. When the
 listening connection drops, it reconnects and reloads what ended meanwhile;
 every ``resync`` it reloads anyway, which also proves the connection alive.
+
+While it is not listening (at start-up, or after the connection dropped and
+until it reloaded), what ended meanwhile is unknown: ``current`` is False and
+a customer's token is answered 503 (retry) rather than trusted.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class EndedSessions:
         self._keep = keep.total_seconds()
         self._clock = clock
         self._ended: dict[str, float] = {}
+        # True while the feed listens and has loaded what ended before.
+        self.current = False
 
     def __contains__(self, session_id: object) -> bool:
         return session_id in self._ended
@@ -72,9 +78,21 @@ class EndedSessionsFeed:
         self.listening = False
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._known = asyncio.Event()  # set once, when first current
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(self._stop))
+
+    async def wait_current(self, within: float) -> bool:
+        """Wait (up to ``within`` seconds) until the ended sessions are known."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._known.wait(), within)
+        return self._ended.current
+
+    def _set_current(self, current: bool) -> None:
+        self._ended.current = current
+        if current:
+            self._known.set()
 
     async def close(self) -> None:
         self._stop.set()
@@ -88,6 +106,7 @@ class EndedSessionsFeed:
             except _FAILURES as exc:
                 log.warning("listening for ended sessions failed", error=type(exc).__name__)
             self.listening = False
+            self._set_current(False)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
 
@@ -102,8 +121,10 @@ class EndedSessionsFeed:
                 # After LISTEN: whatever ended before it is loaded here.
                 for session_id, ended_at in await ended_since(conn, self._keep):
                     self._ended.add([session_id], at=ended_at)
+                self._set_current(True)
                 await _first(stop, lost, self._resync)
         finally:
+            self._set_current(False)
             with contextlib.suppress(*_FAILURES):
                 await conn.close(timeout=2)
 

@@ -42,10 +42,13 @@ def check_access(customer: Customer | None, access: Access) -> None:
     that follows says so."""
     if customer is None:
         return
-    if customer.status in SIGN_IN_BLOCKED:
-        raise AccountDisabled(f"the account is {customer.status.value.lower()}")
+    # The ended session first: a token of an account suspended since it was
+    # issued is refused alike (401) wherever it is judged, by the ended
+    # sessions in memory or by the document.
     if customer.deleted or access.epoch != customer.credentials.session_epoch:
         raise SessionEnded("the session has ended; sign in again")
+    if customer.status in SIGN_IN_BLOCKED:
+        raise AccountDisabled(f"the account is {customer.status.value.lower()}")
 
 
 def ends_sessions(before: Customer, after: Customer) -> bool:

@@ -7,21 +7,15 @@ the caller is). A caller reaching beyond what it may do gets 403.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 
-from actors.protocol import Refused
-from domain.errors import DomainError
-from domain.model import Customer
-from domain.sessions import check_access
-from service.actor_replies import refusal_problem
 from service.authentication import Principal, Role
 from service.dependencies import Caller
 from service.problems import Problem
 
-__all__ = ["Caller", "allow_stored"]
+__all__ = ["Caller"]
 
 
 def _forbidden(detail: str) -> Problem:
@@ -64,15 +58,3 @@ OwnerAdminOrReader = Depends(_owner_admin_or_reader)
 AdminOnly = Depends(_admin)
 AdminOrReader = Depends(_admin_or_reader)
 Owner = Annotated[Principal, OwnerOrAdmin]
-
-
-def allow_stored(caller: Principal, document: Mapping[str, Any]) -> None:
-    """For a route that reads a customer's stored document itself rather than
-    through its actor: refuse a customer's token as the actor would (its
-    session ended, or its account may no longer sign in)."""
-    if caller.access is None:
-        return
-    try:
-        check_access(Customer.from_document(dict(document)), caller.access)
-    except DomainError as exc:
-        raise refusal_problem(Refused(exc.code, exc.detail)) from None

@@ -9,8 +9,10 @@ or bad tokens get 401.
 A customer's token must name its session (``sid``, ``sep``): one whose session
 ended lately (logout, revocation, a reused refresh token, a change that ended
 every session) is refused here, in O(1), from the ended sessions this process
-knows (accounts/ended_sessions.py). The customer's actor refuses the tokens of
-an older session epoch on every call that reaches it (domain/sessions.py).
+knows (accounts/ended_sessions.py); while this process cannot know them (its
+feed is not listening), a customer's token gets 503 to retry, not trust. Every
+answer made from a customer's document refuses the tokens of an older session
+epoch too (domain/sessions.py).
 Admin tokens come from the platform's auth service and no session binds them.
 """
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-from collections.abc import Container
+from typing import Protocol
 
 from domain.sessions import Access
 from security.access_tokens import Claims, InvalidToken, TokenIssuer, VerifiedTokens
@@ -51,8 +53,16 @@ class Principal:
 _SERVICE_ROLES = {Scope.READ: Role.READER, Scope.ADMIN: Role.ADMIN}
 
 
+class EndedSessionIds(Protocol):
+    """The sessions that ended lately, and whether that list is current."""
+
+    current: bool
+
+    def __contains__(self, session_id: object) -> bool: ...
+
+
 class Authenticator:
-    def __init__(self, issuer: TokenIssuer, ended_sessions: Container[str]) -> None:
+    def __init__(self, issuer: TokenIssuer, ended_sessions: EndedSessionIds) -> None:
         self._tokens = VerifiedTokens(issuer.verify)
         self._ended = ended_sessions
 
@@ -69,6 +79,14 @@ class Authenticator:
             raise _unauthenticated("the access token is invalid or expired") from None
         except SessionOver:
             raise session_ended() from None
+        except SessionsUnknown:
+            raise Problem(
+                503,
+                "sessions-unavailable",
+                "Sessions cannot be checked right now",
+                "retry in a moment",
+                headers={"Retry-After": "1"},
+            ) from None
         if claims.is_admin:
             return Principal(subject=claims.subject, role=Role.ADMIN)
         session = claims.session
@@ -85,6 +103,8 @@ class Authenticator:
             raise InvalidToken("a customer's token names its session")
         if claims.session.id in self._ended:
             raise SessionOver
+        if not self._ended.current:
+            raise SessionsUnknown
         return claims
 
     def bearer_is_valid(self, headers: Headers) -> bool:
@@ -99,11 +119,17 @@ class Authenticator:
             self._claims(token.strip())
         except (InvalidToken, SessionOver):
             return False
+        except SessionsUnknown:
+            return True  # a good token: the route answers 503 to retry
         return True
 
 
 class SessionOver(Exception):
     """The token's session has ended."""
+
+
+class SessionsUnknown(Exception):
+    """What ended lately is not known to this process right now."""
 
 
 def session_ended() -> Problem:

@@ -183,6 +183,8 @@ async def start(edge: Edge, host: DaprActor) -> Services:
     services = _services(edge, sidecar, database, core, _Accounts(secrets, store))
     await record_groups(database, list(settings.groups))
     services.ended_feed.start()
+    # Customers' tokens are answered 503 until the ended sessions are known.
+    await services.ended_feed.wait_current(within=5)
     log.info(
         "customer-service ready",
         environment=settings.environment,

@@ -38,14 +38,18 @@ _UNAVAILABLE: Refusing = Refused(Refusal.UNAVAILABLE, "the state store is unavai
 
 
 class StoredCustomers:
-    def __init__(self, database: asyncpg.Pool, app_id: str, key_prefix: str) -> None:
+    def __init__(
+        self, database: asyncpg.Pool, app_id: str, key_prefix: str, wait: float = 5.0
+    ) -> None:
         self._database = database
+        # A pool exhausted for longer than this answers 503, not a hung request.
+        self._wait = wait
         # The state API keeps an app's keys as "<app id>||<key>".
         self._prefix = f"{app_id}||{key_prefix}:"
 
     async def load(self, customer_id: str) -> Customer | Refusing | None:
         try:
-            async with self._database.acquire() as conn:
+            async with self._database.acquire(timeout=self._wait) as conn:
                 raw = await stored_value(conn, self._prefix + customer_id)
         except _FAILURES as exc:
             log.warning("reading a stored customer failed", error=type(exc).__name__)

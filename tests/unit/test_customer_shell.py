@@ -348,7 +348,13 @@ async def test_a_read_for_an_ended_session_or_a_blocked_account_is_refused() -> 
     assert older.code is Refusal.SESSION_ENDED
 
     await actor.handlers.update(UpdateCustomer({"status": "SUSPENDED"}))
-    suspended = await actor.handlers.get_addresses(Read(access=Access(0)))
+    # The suspension ended every session (epoch 0 -> 1): the old token's session is
+    # over; a token of the new epoch (none is issued to a suspended account) is
+    # refused as the account's.
+    old_session = await actor.handlers.get_addresses(Read(access=Access(0)))
+    suspended = await actor.handlers.get_addresses(Read(access=Access(1)))
+    assert isinstance(old_session, Refused)
+    assert old_session.code is Refusal.SESSION_ENDED
     assert isinstance(suspended, Refused)
     assert suspended.code is Refusal.ACCOUNT_DISABLED
     assert isinstance(await actor.handlers.get_addresses(Read()), AddressesShown)
