@@ -2,8 +2,11 @@
 
 The wire form is the CloudEvent ``data`` of the contract:
 ``{customer_id, version, occurred_at, changes: {field: {before, after}}, snapshot}``.
-A consumer that keeps the highest ``version`` per customer is immune to the
-duplicates and reordering of an at-least-once outbox.
+A consumer that keeps the highest ``version``'s snapshot per customer is immune
+to the duplicates and reordering of an at-least-once outbox. An event that
+changes no field of the snapshot (a sign-in step, a notice, a token request)
+leaves ``snapshot`` out: personal data is not broadcast on every sign-in
+attempt, and the snapshot a consumer holds is still the current one.
 """
 
 from __future__ import annotations
@@ -73,6 +76,37 @@ EVENT_TYPES = (
     REGISTRATION_ATTEMPTED,
 )
 
+# Types whose change never touches the public snapshot (only credentials or the
+# count of notices): their events carry no snapshot. ``customer.password_changed``
+# changes none of it either but keeps it: its snapshot's email is the address
+# the notification service warns.
+WITHOUT_SNAPSHOT = frozenset(
+    {
+        LOGIN_FAILED,
+        SECOND_FACTOR_REQUESTED,
+        CUSTOMER_LOCKED,
+        TOTP_ENROLLMENT_STARTED,
+        EMAIL_VERIFICATION_REQUESTED,
+        PASSWORD_RESET_REQUESTED,
+        EMAIL_CHANGE_REQUESTED,
+        REGISTRATION_ATTEMPTED,
+    }
+)
+
+# The CloudEvent ``dataschema`` of every customer event: the version of the
+# ``data`` layout (2: ``snapshot`` is left out by the types above). The type
+# names stay; a consumer tells layouts apart by this attribute.
+EVENT_SCHEMA = "urn:customer-service:schema:customer-event:2"
+
+
+def dataschema(event_type: str) -> str:
+    """The schema of an event's ``data``: the customer event's, or one of the
+    derived events' own (segment changes, dead letters, heartbeats), version 1."""
+    if event_type in EVENT_TYPES or event_type == CUSTOMER_RESYNCED:
+        return EVENT_SCHEMA
+    return f"urn:customer-service:schema:{event_type}:1"
+
+
 # Fields that change with every version and say nothing on their own.
 _BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
 
@@ -84,19 +118,21 @@ class CustomerEvent:
     version: int
     occurred_at: datetime
     changes: dict[str, dict[str, Any]]
-    snapshot: dict[str, Any]
+    snapshot: dict[str, Any] | None  # None: nothing of it changed (WITHOUT_SNAPSHOT)
     # Fields some event types add (e.g. ``locked_until``, a sealed ``delivery``).
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        data = {
             "customer_id": self.customer_id,
             "version": self.version,
             "occurred_at": timestamp(self.occurred_at),
             "changes": self.changes,
-            "snapshot": self.snapshot,
             **self.extra,
         }
+        if self.snapshot is not None:
+            data["snapshot"] = self.snapshot
+        return data
 
 
 def _by_id(value: Any) -> Any:

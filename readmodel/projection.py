@@ -156,6 +156,21 @@ async def apply_snapshot(
     return await _update_memberships(conn, snapshot, segments, fresh=inserted)
 
 
+async def advance_version(
+    conn: Connection, customer_id: str, version: int, updated_at: datetime
+) -> bool:
+    """Record ``version`` of an event that changed nothing of the snapshot, if the
+    row holds the version just before it; False (nothing done) otherwise."""
+    moved = await conn.fetchval(
+        "UPDATE customers SET version = $2, updated_at = $3, projected_at = now() "
+        "WHERE id = $1::uuid AND version = $2 - 1 RETURNING true",
+        customer_id,
+        version,
+        updated_at,
+    )
+    return bool(moved)
+
+
 async def _update_memberships(
     conn: Connection, snapshot: dict[str, Any], segments: list[Segment], fresh: bool = False
 ) -> MembershipChange:
