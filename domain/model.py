@@ -121,6 +121,36 @@ class Consent:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ConsentChange:
+    """One change of a preference flag: when, who said so, and the value it replaced."""
+
+    flag: str
+    at: datetime
+    source: str
+    before: bool
+    after: bool
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "flag": self.flag,
+            "at": timestamp(self.at),
+            "source": self.source,
+            "before": self.before,
+            "after": self.after,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> ConsentChange:
+        at = datetime.fromisoformat(doc["at"])
+        return cls(doc["flag"], at, doc["source"], bool(doc["before"]), bool(doc["after"]))
+
+
+# A flag changes when its customer says so: a thousand changes are years of
+# history, and a bound keeps the document's size bounded (the oldest go first).
+CONSENT_HISTORY_KEPT = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Preferences:
     flags: dict[str, bool]
     consents: dict[str, Consent]
@@ -252,6 +282,9 @@ class Customer:
     # Notices sent (a registration attempt, a lockout): an event that changes
     # nothing else still commits one change, and this is what it changes.
     notices: Internal[int] = 0
+    # Every change of a preference flag, oldest first: shown by the export only,
+    # not carried by events (it would grow every preferences event).
+    consent_history: Internal[tuple[ConsentChange, ...]] = ()
 
     @property
     def deleted(self) -> bool:
@@ -311,6 +344,7 @@ class Customer:
                 "credentials": self.credentials.to_document(),
                 "recorded_order_ids": list(self.orders.recorded_order_ids),
                 "notices": self.notices,
+                "consent_history": [c.to_document() for c in self.consent_history],
             },
         }
 
@@ -331,6 +365,9 @@ class Customer:
                 IdempotencyRecord.from_document(r) for r in internal_part.get("idempotency") or ()
             ),
             notices=int(internal_part.get("notices", 0)),
+            consent_history=tuple(
+                ConsentChange.from_document(c) for c in internal_part.get("consent_history") or ()
+            ),
         )
 
 

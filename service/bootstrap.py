@@ -52,6 +52,7 @@ from service.actor_replies import CustomerActors
 from service.authentication import Authenticator
 from service.background import Background
 from service.dependencies import Services
+from service.export import Exports
 from service.sessions import ActorSessions, SessionFlows
 from service.settings import Settings
 from service.sidecar import make_sidecar_session
@@ -250,6 +251,7 @@ def _services(
             settings.database_url, edge.ended_sessions, edge.ended_sessions.keep
         ),
         segments=SegmentStore(database),
+        exports=Exports(stored, database, throttles),
     )
 
 
