@@ -42,6 +42,11 @@ PASSWORD_RESET_REQUESTED = "customer.password_reset_requested"  # noqa: S105 - a
 PASSWORD_CHANGED = "customer.password_changed"  # noqa: S105 - an event type
 EMAIL_CHANGE_REQUESTED = "customer.email_change_requested"
 EMAIL_CHANGED = "customer.email_changed"
+# Data protection (domain/erasure.py). ``customer.erased`` carries the tombstone
+# as its snapshot: the id, the version, ``erased_at`` and anonymous order counts.
+ERASURE_REQUESTED = "customer.erasure_requested"
+ERASURE_CANCELLED = "customer.erasure_cancelled"
+CUSTOMER_ERASED = "customer.erased"
 # Notices: nothing of the customer changes but a count (domain/notices.py).
 REGISTRATION_ATTEMPTED = "customer.registration_attempted"
 # Not a change: the current snapshot published again by the reconciler,
@@ -74,6 +79,9 @@ EVENT_TYPES = (
     EMAIL_CHANGE_REQUESTED,
     EMAIL_CHANGED,
     REGISTRATION_ATTEMPTED,
+    ERASURE_REQUESTED,
+    ERASURE_CANCELLED,
+    CUSTOMER_ERASED,
 )
 
 # Types whose change never touches the public snapshot (only credentials or the
@@ -90,6 +98,8 @@ WITHOUT_SNAPSHOT = frozenset(
         PASSWORD_RESET_REQUESTED,
         EMAIL_CHANGE_REQUESTED,
         REGISTRATION_ATTEMPTED,
+        ERASURE_REQUESTED,
+        ERASURE_CANCELLED,
     }
 )
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from domain.errors import CustomerDeleted, CustomerNotFound, VersionMismatch
+from domain.errors import CustomerDeleted, CustomerErased, CustomerNotFound, VersionMismatch
 from domain.events import WITHOUT_SNAPSHOT, CustomerEvent, diff
 from domain.model import Customer
 from domain.sessions import secured
@@ -19,6 +19,8 @@ Decision = tuple[Customer, CustomerEvent | None]
 def require_customer(state: Customer | None) -> Customer:
     if state is None:
         raise CustomerNotFound("customer does not exist")
+    if state.erased:
+        raise CustomerErased("customer was erased")
     return state
 
 

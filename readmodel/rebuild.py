@@ -31,7 +31,13 @@ BATCH = 500
 NEXT = "readmodel_next"
 OLD = "readmodel_old"
 # In dependency order: a table before those that point at it.
-TABLES = ("customers", "customer_addresses", "customer_preferences", "segment_members")
+TABLES = (
+    "customers",
+    "customer_addresses",
+    "customer_preferences",
+    "segment_members",
+    "erased_customers",
+)
 _FOREIGN_KEYS = (
     "ALTER TABLE {s}.customer_addresses ADD FOREIGN KEY (customer_id) "
     "REFERENCES {s}.customers (id) ON DELETE CASCADE",

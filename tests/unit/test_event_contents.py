@@ -10,6 +10,7 @@ import pytest
 
 from domain.commands import (
     AttemptLogin,
+    CancelErasure,
     ChangePassword,
     Command,
     CompleteLogin,
@@ -17,6 +18,7 @@ from domain.commands import (
     RegisterCustomer,
     RequestEmailChange,
     RequestEmailVerification,
+    RequestErasure,
     RequestPasswordReset,
     SendNotice,
     StartTotpEnrollment,
@@ -74,6 +76,8 @@ def life() -> list[tuple[Customer | None, Customer, CustomerEvent]]:
     step(AttemptLogin(EMAIL.lower(), True, digest("c1")))
     step(CompleteLogin(digest("c1"), totp_step=None))  # a wrong code
     step(RequestEmailChange("new@example.org", digest("e1"), {"sealed": "e"}, password_ok=True))
+    step(RequestErasure())
+    step(CancelErasure())
     step(UpdateCustomer({"first_name": "Renamed"}))
     return steps
 

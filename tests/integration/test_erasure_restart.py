@@ -1,0 +1,66 @@
+"""An erasure's deadline survives a restart: it is a reminder in the Dapr
+scheduler, not anything a process keeps. On a stack of its own (its sidecar
+is restarted between the request and the deadline)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from devstack.stack import App, Infrastructure
+from tests.support.credentials import admin_token
+from tests.support.polling import eventually
+from tests.support.stacks import own_stack
+from tests.support.values import customer_body
+
+CUSTOMERS = "/api/v1/customers"
+GRACE_SECONDS = 25
+
+
+@pytest.fixture(scope="module")
+def erasure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Infrastructure, App]]:
+    env = {
+        "CUSTOMER_ERASURE_GRACE_DAYS": repr(GRACE_SECONDS / 86400),
+        # No backup by the sweep within this test: only the reminder can erase.
+        "CUSTOMER_ERASURE_SWEEP_LAG_SECONDS": "3600",
+    }
+    with own_stack(Path(tmp_path_factory.mktemp("erasure")), env) as stack:
+        yield stack
+
+
+@pytest.fixture
+async def api(erasure_stack: tuple[Infrastructure, App]) -> AsyncIterator[httpx.AsyncClient]:
+    _, app = erasure_stack
+    headers = {"authorization": f"Bearer {admin_token()}"}
+    async with httpx.AsyncClient(base_url=app.app_url, headers=headers, timeout=30) as client:
+        yield client
+
+
+async def test_a_restart_between_request_and_deadline_still_erases(
+    erasure_stack: tuple[Infrastructure, App], api: httpx.AsyncClient
+) -> None:
+    _, app = erasure_stack
+    created = await api.post(CUSTOMERS, json=customer_body())
+    assert created.status_code == 201
+    customer_id = created.json()["customer"]["id"]
+    asked = await api.post(f"{CUSTOMERS}/{customer_id}/erasure", json={})
+    assert asked.status_code == 202
+    started = time.monotonic()
+
+    await asyncio.to_thread(app.restart_sidecar)
+    assert time.monotonic() - started < GRACE_SECONDS, "the restart outlasted the grace"
+
+    async def erased() -> bool | None:
+        response = await api.get(f"{CUSTOMERS}/{customer_id}")
+        if response.status_code == 410:
+            return True
+        assert response.status_code == 200, response.text  # not erased early
+        return None
+
+    await eventually(erased, within=GRACE_SECONDS + 30, what="the erasure after the restart")
+    assert time.monotonic() - started >= GRACE_SECONDS - 1
