@@ -1,6 +1,8 @@
-"""An erasure's deadline survives a restart: it is a reminder in the Dapr
-scheduler, not anything a process keeps. On a stack of its own (its sidecar
-is restarted between the request and the deadline)."""
+"""Erasure deadlines are reminders in the Dapr scheduler, not anything a process
+keeps: one survives a restart of the sidecar between the request and the
+deadline, and a soft delete's retention ends in an erasure unless a restore
+comes first. On a stack of its own, whose sweep would act only an hour late, so
+only the reminders can erase here."""
 
 from __future__ import annotations
 
@@ -20,12 +22,14 @@ from tests.support.values import customer_body
 
 CUSTOMERS = "/api/v1/customers"
 GRACE_SECONDS = 25
+RETENTION_SECONDS = 8
 
 
 @pytest.fixture(scope="module")
 def erasure_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Infrastructure, App]]:
     env = {
         "CUSTOMER_ERASURE_GRACE_DAYS": repr(GRACE_SECONDS / 86400),
+        "CUSTOMER_DELETED_RETENTION_DAYS": repr(RETENTION_SECONDS / 86400),
         # No backup by the sweep within this test: only the reminder can erase.
         "CUSTOMER_ERASURE_SWEEP_LAG_SECONDS": "3600",
     }
@@ -64,3 +68,24 @@ async def test_a_restart_between_request_and_deadline_still_erases(
 
     await eventually(erased, within=GRACE_SECONDS + 30, what="the erasure after the restart")
     assert time.monotonic() - started >= GRACE_SECONDS - 1
+
+
+async def test_a_soft_deleted_customer_is_erased_after_the_retention_unless_restored(
+    api: httpx.AsyncClient,
+) -> None:
+    ids = []
+    for _ in range(2):
+        created = await api.post(CUSTOMERS, json=customer_body())
+        assert created.status_code == 201
+        ids.append(created.json()["customer"]["id"])
+        assert (await api.delete(f"{CUSTOMERS}/{ids[-1]}")).status_code == 204
+    deleted, restored = ids
+    assert (await api.post(f"{CUSTOMERS}/{restored}/restore")).status_code == 200
+
+    async def erased() -> bool | None:
+        response = await api.get(f"{CUSTOMERS}/{deleted}", params={"include_deleted": "true"})
+        return True if response.status_code == 410 else None
+
+    await eventually(erased, within=RETENTION_SECONDS + 30, what="the erasure at retention")
+    await asyncio.sleep(2)  # the restored one's reminder, had it stayed, would have fired
+    assert (await api.get(f"{CUSTOMERS}/{restored}")).status_code == 200
