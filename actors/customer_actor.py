@@ -184,7 +184,12 @@ class CustomerHandlers:
         return _shown(await self._shell.execute(command), _version)
 
     async def erase_if_due(self, command: commands.EraseIfDue) -> ErasureShown | Refusing:
-        return _shown(await self._shell.execute(command), self._erasure)
+        """Erase now if that is due; else set the reminder again (the sweep's way
+        to give a deadline without one, e.g. of a soft delete older than reminders)."""
+        done = await self._shell.execute(command)
+        if not isinstance(done, Refused) and not done.committed:
+            await self._shell.remind(done.state)
+        return _shown(done, self._erasure)
 
     async def reminder(self, name: str) -> None:
         """A reminder fired: erase if that is due now, whatever the reminder says."""

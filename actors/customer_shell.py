@@ -198,6 +198,12 @@ class CustomerShell:
             await self._reminders.set(self.customer_id, due, event.occurred_at)
         return Done(after, event)
 
+    async def remind(self, customer: Customer) -> None:
+        """Set the erasure reminder for what ``customer`` says is due (nothing if none)."""
+        due = erasure_due(customer, self._policy)
+        if self._reminders is not None and due is not None:
+            await self._reminders.set(self.customer_id, due, self._clock())
+
     def _decide(self, before: Customer | None, command: Command) -> Decision | Refusing:
         try:
             return decide(before, command, self._clock(), self._policy)

@@ -43,16 +43,18 @@ class Batch:
     next_key: str | None  # None: the sweep is complete
     unreadable: list[Unreadable] = dataclasses.field(default_factory=list)
     # Customers whose erasure is due (a reminder that never fired, or a soft
-    # delete older than the retention that has none).
+    # delete older than the retention that has none), or upcoming if asked.
     due: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Erasures:
-    """What the sweep needs to find due erasures: the retention and the time now."""
+    """What the sweep needs to find due erasures: the retention and the time now;
+    ``upcoming``: also every erasure not due yet (to set their reminders again)."""
 
     retention: timedelta
     now: datetime
+    upcoming: bool = False
 
 
 async def next_batch(
@@ -80,7 +82,7 @@ async def next_batch(
             drift = _drift(stored, projected.get(stored.customer_id))
             if erasures is not None and stored.document is not None:
                 moment = document_erasure_due(stored.document, erasures.retention)
-                if moment is not None and moment <= erasures.now:
+                if moment is not None and (erasures.upcoming or moment <= erasures.now):
                     due.append(stored.customer_id)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             unreadable.append(Unreadable(stored.customer_id, f"{type(exc).__name__}: {exc}"))

@@ -47,6 +47,10 @@ class Reconciler:
     # How late a due erasure must be before the sweep makes it (its reminder first).
     erasure_lag: timedelta = timedelta(0)
     repaired: int = dataclasses.field(default=0, init=False)
+    # The first whole sweep after a start also hands every upcoming erasure to its
+    # actor, which sets its reminder again: customers soft-deleted before reminders
+    # existed get theirs, and so does one whose reminder was lost.
+    _reminded: bool = dataclasses.field(default=False, init=False)
     last_sweep_at: datetime | None = dataclasses.field(default=None, init=False)
     _after: str = dataclasses.field(default="", init=False)
 
@@ -70,7 +74,7 @@ class Reconciler:
             now = await database_now(conn)
             erasures = None
             if self.erase is not None and self.retention is not None:
-                erasures = Erasures(self.retention, now - self.erasure_lag)
+                erasures = Erasures(self.retention, now - self.erasure_lag, not self._reminded)
             batch = await next_batch(conn, after, self.batch, now - self.grace, erasures)
         for drift in batch.drifts:
             await self._repair_one(drift)
@@ -80,6 +84,7 @@ class Reconciler:
         for bad in batch.unreadable:
             self._unrepairable(bad.customer_id, bad.reason)
         if batch.next_key is None:
+            self._reminded = True
             self.last_sweep_at = datetime.now(UTC)
             RECONCILE_SWEEPS.inc()
             return ""

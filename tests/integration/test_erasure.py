@@ -215,11 +215,14 @@ async def test_the_sweep_finds_due_erasures_that_no_reminder_made(
     assert (await api.delete(f"{CUSTOMERS}/{deleted}")).status_code == 204
     now = datetime.now(UTC)
 
-    async def due_at(moment: datetime, retention: timedelta) -> set[str]:
-        batch = await next_batch(db, "", 100_000, now, Erasures(retention, moment))
+    async def due_at(moment: datetime, retention: timedelta, upcoming: bool = False) -> set[str]:
+        erasures = Erasures(retention, moment, upcoming)
+        batch = await next_batch(db, "", 100_000, now, erasures)
         return set(batch.due) & {asked, deleted, kept}
 
     assert await due_at(now, timedelta(days=90)) == set()
+    # The first sweep after a start names the upcoming ones too (their reminders).
+    assert await due_at(now, timedelta(days=90), upcoming=True) == {asked, deleted}
     later = now + timedelta(seconds=ERASURE_GRACE_SECONDS + 1)
     assert await due_at(later, timedelta(days=90)) == {asked}
     assert await due_at(later, timedelta(seconds=1)) == {asked, deleted}

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from devstack.stack import App, Infrastructure
-from tests.support.credentials import admin_token
+from tests.support.credentials import admin_token, call_actor
 from tests.support.polling import eventually
 from tests.support.stacks import own_stack
 from tests.support.values import customer_body
@@ -89,3 +89,35 @@ async def test_a_soft_deleted_customer_is_erased_after_the_retention_unless_rest
     await eventually(erased, within=RETENTION_SECONDS + 30, what="the erasure at retention")
     await asyncio.sleep(2)  # the restored one's reminder, had it stayed, would have fired
     assert (await api.get(f"{CUSTOMERS}/{restored}")).status_code == 200
+
+
+async def test_a_deadline_without_its_reminder_gets_it_back_from_the_sweeps_call(
+    erasure_stack: tuple[Infrastructure, App], api: httpx.AsyncClient
+) -> None:
+    """As a customer soft-deleted before reminders existed: the first sweep after a
+    start asks its actor, which sets the reminder again; one not asked stays."""
+    _, app = erasure_stack
+    token = app.sidecar_spec.env["DAPR_API_TOKEN"]
+    async with httpx.AsyncClient(
+        base_url=app.sidecar_url, headers={"dapr-api-token": token}, timeout=30
+    ) as sidecar:
+        ids = []
+        for _ in range(2):
+            created = await api.post(CUSTOMERS, json=customer_body())
+            ids.append(created.json()["customer"]["id"])
+            assert (await api.delete(f"{CUSTOMERS}/{ids[-1]}")).status_code == 204
+            forgot = await sidecar.delete(f"/v1.0/actors/Customer/{ids[-1]}/reminders/erasure-due")
+            assert forgot.status_code in (200, 204), forgot.text
+        reminded, forgotten = ids
+        answer = await call_actor(sidecar, "Customer", reminded, "erase_if_due", {})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["erased"] is False  # not due yet: its reminder is set again
+
+    async def erased() -> bool | None:
+        response = await api.get(f"{CUSTOMERS}/{reminded}", params={"include_deleted": "true"})
+        return True if response.status_code == 410 else None
+
+    await eventually(erased, within=RETENTION_SECONDS + 30, what="the erasure by the new reminder")
+    await asyncio.sleep(2)
+    still = await api.get(f"{CUSTOMERS}/{forgotten}", params={"include_deleted": "true"})
+    assert still.status_code == 200
