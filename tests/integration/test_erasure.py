@@ -15,12 +15,20 @@ from typing import Any
 import asyncpg
 import httpx
 
+from devstack.stack import Infrastructure
+from domain.commands import AddAddress, Command, EraseIfDue, RequestErasure, UpdatePreferences
+from domain.decide import decide
+from domain.policy import Policy
+from readmodel.projection import apply_snapshot
+from readmodel.rebuild import rebuild
 from readmodel.reconcile import Erasures, next_batch
 from service.schemas import ADDRESS_EXAMPLE
 from tests.integration.conftest import EventSink, customer_body
+from tests.integration.test_read_model import STATE_TABLE_DDL, fresh_database
 from tests.support.accounts import CUSTOMERS, PASSWORD, Account, register, sign_up, stored_holder
 from tests.support.polling import eventually
 from tests.support.stacks import ERASURE_GRACE_SECONDS
+from tests.unit.builders import US_ADDRESS, create_command
 
 
 async def personal(
@@ -226,3 +234,87 @@ async def test_the_sweep_finds_due_erasures_that_no_reminder_made(
     later = now + timedelta(seconds=ERASURE_GRACE_SECONDS + 1)
     assert await due_at(later, timedelta(days=90)) == {asked}
     assert await due_at(later, timedelta(seconds=1)) == {asked, deleted}
+
+
+async def test_the_reconciler_restores_a_lost_tombstone(
+    api: httpx.AsyncClient, event_sink: EventSink, db: asyncpg.Connection
+) -> None:
+    customer_id = (await api.post(CUSTOMERS, json=customer_body())).json()["customer"]["id"]
+    erased = await api.post(f"{CUSTOMERS}/{customer_id}/erasure", json={"immediate": True})
+    assert erased.json()["erased"] is True
+    key = uuid.UUID(customer_id)
+
+    async def tombstone() -> int | None:
+        found: int | None = await db.fetchval(
+            "SELECT version FROM erased_customers WHERE id = $1", key
+        )
+        return found
+
+    version = await eventually(tombstone, within=20, what="the tombstone")
+    await db.execute("DELETE FROM erased_customers WHERE id = $1", key)
+
+    await eventually(tombstone, within=30, what="the tombstone repaired by the reconciler")
+    assert await tombstone() == version
+    assert await db.fetchval("SELECT count(*) FROM customers WHERE id = $1", key) == 0
+    resynced = [
+        e for e in await event_sink.for_subject(customer_id) if e["type"] == "customer.resynced"
+    ]
+    assert resynced
+    assert set(resynced[-1]["data"]["snapshot"]) == {
+        "id",
+        "version",
+        "erased_at",
+        "updated_at",
+        "orders",
+    }
+
+
+async def test_rebuild_and_any_delivery_order_map_an_erased_customer_to_its_tombstone(
+    infra: Infrastructure,
+) -> None:
+    policy = Policy(customer_groups=frozenset({"retail"}))
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    history: list[dict[str, Any]] = []
+    state = None
+    commands: list[Command] = [
+        create_command(customer_id=str(uuid.uuid4())),
+        AddAddress(str(uuid.uuid4()), US_ADDRESS),
+        UpdatePreferences({"newsletter": True}),
+        RequestErasure(immediate=True),
+        EraseIfDue(),
+    ]
+    for command in commands:
+        now += timedelta(seconds=1)
+        state, event = decide(state, command, now, policy)
+        assert event is not None
+        if event.snapshot is not None:
+            history.append(event.snapshot)
+    assert state is not None
+    key = uuid.UUID(state.id)
+    conn = await fresh_database(infra, "projection_erasure")
+    try:
+        # Any order of delivery, duplicates included: only the tombstone remains.
+        for snapshot in [*history, *reversed(history), history[1]]:
+            async with conn.transaction():
+                await apply_snapshot(conn, snapshot, [])
+        assert await conn.fetchval("SELECT count(*) FROM customers") == 0
+        assert await conn.fetchval("SELECT count(*) FROM customer_addresses") == 0
+        assert await conn.fetchval("SELECT version FROM erased_customers WHERE id = $1", key) == (
+            state.version
+        )
+        # A rebuild from the documents maps the erased one to the same tombstone.
+        await conn.execute("TRUNCATE erased_customers")
+        await conn.execute(STATE_TABLE_DDL)
+        await conn.execute(
+            "INSERT INTO dapr_state (key, value) VALUES ($1, convert_to($2, 'UTF8'))",
+            f"customer-service||customer:{state.id}",
+            json.dumps(state.to_document()),
+        )
+        dsn = infra.postgres_dsn.rsplit("/", 1)[0] + "/projection_erasure"
+        assert await rebuild(dsn) == 1
+        assert await conn.fetchval("SELECT count(*) FROM customers") == 0
+        assert await conn.fetchval("SELECT version FROM erased_customers WHERE id = $1", key) == (
+            state.version
+        )
+    finally:
+        await conn.close()
