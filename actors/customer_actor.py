@@ -57,7 +57,7 @@ def _shown(done: Done | Refusing, view: Callable[[Done], R]) -> R | Refusing:
 
 
 def _profile(done: Done) -> CustomerShown:
-    return CustomerShown(customer=done.state.profile(), committed=done.committed)
+    return CustomerShown(customer=done.state.view(), committed=done.committed)
 
 
 def _version(done: Done) -> VersionShown:

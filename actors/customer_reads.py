@@ -57,7 +57,7 @@ def show_customer(
     seen = visible(customer_id, customer, query.include_deleted, query.access)
     if isinstance(seen, Refused):
         return seen
-    return CustomerShown(customer=seen.profile())
+    return CustomerShown(customer=seen.view())
 
 
 def show_addresses(

@@ -371,6 +371,12 @@ class Customer:
             "two_factor_enabled": self.two_factor_enabled,
         }
 
+    def view(self) -> dict[str, Any]:
+        """What the API shows of one customer: the profile and its order statistics
+        (``total_orders``, ``total_spent``, ``last_order_at``), which snapshots keep
+        apart under ``orders``."""
+        return {**self.profile(), **self.orders.to_document()}
+
     @property
     def two_factor_enabled(self) -> bool:
         totp = self.credentials.totp

@@ -166,3 +166,28 @@ async def segment_members(
     for row in found:
         row.pop("name_sort")
     return found, next_cursor
+
+
+async def ids_with_phone(
+    conn: Connection, phone: str, include_deleted: bool, limit: int = MAX_LIMIT
+) -> list[str]:
+    """The customers the read model knows with this phone (E.164), oldest first."""
+    live = "" if include_deleted else "AND deleted_at IS NULL "
+    rows = await conn.fetch(
+        f"SELECT id::text AS id FROM customers WHERE phone = $1 {live}"  # noqa: S608 - ours
+        "ORDER BY created_at, id LIMIT $2",
+        phone,
+        limit,
+    )
+    return [row["id"] for row in rows]
+
+
+async def memberships(conn: Connection, customer_id: str) -> list[dict[str, Any]]:
+    """The segments a customer belongs to, with its score and since when, by name."""
+    rows = await conn.fetch(
+        "SELECT s.id::text AS id, s.name, m.score, m.assigned_at "
+        "FROM segment_members m JOIN segments s ON s.id = m.segment_id "
+        "WHERE m.customer_id = $1::uuid ORDER BY s.name, s.id",
+        customer_id,
+    )
+    return [dict(row) for row in rows]

@@ -76,6 +76,15 @@ async def stored_value(conn: Connection, key: str) -> bytes | None:
     return value
 
 
+async def stored_values(conn: Connection, keys: list[str]) -> dict[str, bytes]:
+    """The bytes stored under each of ``keys`` that holds any (one indexed read)."""
+    rows = await conn.fetch(
+        f"SELECT key, value FROM {STATE_TABLE} WHERE key = ANY($1::text[])",  # noqa: S608
+        keys,
+    )
+    return {row["key"]: row["value"] for row in rows}
+
+
 async def database_now(conn: Connection) -> datetime:
     """The database's clock: the one every ``written_at`` is on."""
     moment: datetime = await conn.fetchval("SELECT now()")

@@ -54,6 +54,7 @@ from service.authentication import Authenticator
 from service.background import Background
 from service.dependencies import Services
 from service.export import Exports
+from service.lookups import Lookups
 from service.sessions import ActorSessions, SessionFlows
 from service.settings import Settings
 from service.sidecar import make_sidecar_session
@@ -262,6 +263,7 @@ def _services(
         ),
         segments=SegmentStore(database),
         exports=Exports(stored, database, throttles),
+        lookups=Lookups(stored, database),
     )
 
 

@@ -23,6 +23,7 @@ from service.actor_replies import CustomerActors
 from service.authentication import Authenticator, Principal
 from service.background import Background
 from service.export import Exports
+from service.lookups import Lookups
 from service.origin import DIRECT, Origin
 from service.sessions import Client, SessionFlows
 from service.settings import Settings
@@ -47,6 +48,7 @@ class Services:
     ended_feed: EndedSessionsFeed
     segments: SegmentStore
     exports: Exports
+    lookups: Lookups
 
 
 async def services(request: Request) -> Services:
@@ -75,6 +77,7 @@ StepUpFlows = Annotated[StepUp, Depends(_part(lambda s: s.step_up))]
 SessionFlowsDep = Annotated[SessionFlows, Depends(_part(lambda s: s.sessions))]
 Segments = Annotated[SegmentStore, Depends(_part(lambda s: s.segments))]
 ExportsDep = Annotated[Exports, Depends(_part(lambda s: s.exports))]
+LookupsDep = Annotated[Lookups, Depends(_part(lambda s: s.lookups))]
 
 
 async def _principal(request: Request, services: AppServices) -> Principal:

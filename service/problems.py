@@ -55,15 +55,15 @@ class Problem(Exception):
         self.extra = extra
 
 
-def validation_failed(errors: Sequence[FieldError]) -> Problem:
-    """422 with every field error of a body at once."""
+def validation_failed(errors: Sequence[FieldError], where: str = "body") -> Problem:
+    """422 with every field error of a body (or of the query: ``where``) at once."""
     return Problem(
         422,
         "validation-failed",
         "The request is not valid",
         f"{len(errors)} field error(s)",
         errors=[
-            {"field": e.field, "in": "body", "message": e.message, "code": e.code} for e in errors
+            {"field": e.field, "in": where, "message": e.message, "code": e.code} for e in errors
         ],
     )
 

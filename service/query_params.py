@@ -1,6 +1,6 @@
 """Query parameters a route does not declare are refused, never ignored.
 
-A misspelt or not-yet-supported list filter (``?ids=``, ``?phone=``) silently
+A misspelt or not-yet-supported list filter (``?nickname=``, ``?city=``) silently
 ignored answers a different question than the one asked: ``400`` with every
 unknown name instead. Routes that declare no query parameters at all are
 left alone (a cache-busting ``?_=123`` on them changes nothing).

@@ -282,11 +282,21 @@ class CustomerOut(BaseModel):
     deleted_at: datetime | None
     last_login_at: datetime | None
     two_factor_enabled: bool
+    # Order statistics (the order service's events, counted by the actor).
+    total_orders: int
+    total_spent: str
+    last_order_at: datetime | None
     version: int
 
 
 class CustomerReply(BaseModel):
     customer: CustomerOut
+
+
+class CustomerBatch(BaseModel):
+    """Customers looked up by id or phone: each as ``GET /api/v1/customers/{id}`` shows it."""
+
+    customers: list[CustomerOut]
 
 
 class AddressOut(BaseModel):
@@ -646,3 +656,14 @@ class SegmentReply(BaseModel):
 
 class SegmentList(BaseModel):
     segments: list[SegmentOut]
+
+
+class SegmentMembership(BaseModel):
+    id: str
+    name: str
+    score: int
+    assigned_at: datetime
+
+
+class SegmentMemberships(BaseModel):
+    segments: list[SegmentMembership]

@@ -26,7 +26,7 @@ from actors.protocol import ActorMethod, Refused
 from domain.errors import Refusal
 from domain.model import Customer
 from observability.logging import get_logger
-from readmodel.state_table import stored_value
+from readmodel.state_table import stored_value, stored_values
 
 log = get_logger(__name__)
 
@@ -55,6 +55,20 @@ class StoredCustomers:
             log.warning("reading a stored customer failed", error=type(exc).__name__)
             return _UNAVAILABLE
         return None if raw is None else Customer.from_document(json.loads(raw))
+
+    async def load_many(self, customer_ids: list[str]) -> dict[str, Customer] | Refusing:
+        """The stored customers among ``customer_ids`` (unknown ones are left out)."""
+        keys = [self._prefix + customer_id for customer_id in customer_ids]
+        try:
+            async with self._database.acquire(timeout=self._wait) as conn:
+                raw = await stored_values(conn, keys)
+        except _FAILURES as exc:
+            log.warning("reading stored customers failed", error=type(exc).__name__)
+            return _UNAVAILABLE
+        start = len(self._prefix)
+        return {
+            key[start:]: Customer.from_document(json.loads(value)) for key, value in raw.items()
+        }
 
     async def answer(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R | Refusing:
         """What the customer's actor would answer ``method`` (a read) now."""

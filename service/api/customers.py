@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from actors.customer_protocol import (
@@ -25,17 +25,21 @@ from readmodel.queries import MAX_LIMIT, BadCursor, CustomerFilter, Sort
 from readmodel.queries import list_customers as list_customers_query
 from service.actor_replies import sidecar_unavailable, tag_version
 from service.auth import AdminOnly, AdminOrReader, Owner, OwnerAdminOrReader, OwnerOrAdmin
-from service.dependencies import Customers, Database, ExportsDep, Keys
+from service.authentication import Principal, Role
+from service.dependencies import Customers, Database, ExportsDep, Keys, LookupsDep
 from service.input_types import Moment, SafeText
+from service.lookup_params import LOOKUP_PARAMETERS, MAX_IDS, parse_lookup
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
 from service.schemas import (
     ADMIN_FIELDS,
+    CustomerBatch,
     CustomerCreate,
     CustomerPage,
     CustomerReply,
     CustomerUpdate,
     LegacyId,
+    SegmentMemberships,
 )
 
 router = APIRouter(prefix="/api/v1/customers", tags=["customers"])
@@ -76,9 +80,19 @@ async def create_customer(
     return _present(response, shown)
 
 
-@router.get("", response_model=CustomerPage, dependencies=[AdminOnly])
+@router.get("", response_model=CustomerPage | CustomerBatch)
 async def list_customers(
+    request: Request,
     database: Database,
+    lookups: LookupsDep,
+    caller: Annotated[Principal, AdminOrReader],
+    ids: Annotated[
+        SafeText | None,
+        Query(max_length=MAX_IDS * 40, description=f"comma-separated customer ids, ≤ {MAX_IDS}"),
+    ] = None,
+    phone: Annotated[
+        SafeText | None, Query(max_length=32, description="E.164, exact (+ sent as %2B)")
+    ] = None,
     status: Annotated[CustomerStatus | None, Query()] = None,
     customer_type: Annotated[CustomerType | None, Query()] = None,
     group: Annotated[SafeText | None, Query(max_length=50)] = None,
@@ -93,7 +107,22 @@ async def list_customers(
     cursor: Annotated[str | None, Query()] = None,
 ) -> Any:
     """Search the read model (about a second behind the actors): newest first, or by
-    name; pass ``next_cursor`` back as ``cursor`` for the next page."""
+    name; pass ``next_cursor`` back as ``cursor`` for the next page.
+
+    With ``ids`` or ``phone`` (and nothing else but ``include_deleted``): a look-up,
+    answered from the committed documents (``{"customers": [...]}``, each as
+    ``GET /api/v1/customers/{id}`` shows it); the only list a ``read`` caller may ask."""
+    if ids is not None or phone is not None:
+        others = sorted(set(request.query_params.keys()) - LOOKUP_PARAMETERS)
+        lookup = parse_lookup(ids, phone, others)
+        if lookup.ids is not None:
+            return {"customers": await lookups.by_ids(lookup.ids, include_deleted)}
+        assert lookup.phone is not None  # parse_lookup answers one of them
+        return {"customers": await lookups.by_phone(lookup.phone, include_deleted)}
+    if caller.role is Role.READER:
+        raise Problem(
+            403, "forbidden", "Not allowed", "a read caller may only look up by ids or phone"
+        )
     where = CustomerFilter(
         status=status,
         customer_type=customer_type,
@@ -178,6 +207,17 @@ async def restore_customer(
 ) -> Any:
     command = RestoreCustomer(if_match=if_match)
     return _present(response, await customers.ask(str(customer_id), RESTORE, command))
+
+
+@router.get("/{customer_id}/segments", response_model=SegmentMemberships)
+async def get_customer_segments(
+    customer_id: uuid.UUID,
+    lookups: LookupsDep,
+    caller: Annotated[Principal, OwnerAdminOrReader],
+) -> Any:
+    """The segments the customer belongs to (read model: about a second behind)."""
+    found = await lookups.segments(str(customer_id), caller.access)
+    return {"segments": found}
 
 
 @router.get("/{customer_id}/export", response_class=JSONResponse)

@@ -97,9 +97,10 @@ def test_the_customer_bodies_are_the_profile_a_client_sets() -> None:
     assert command == {*PROFILE_FIELDS, "customer_id", "fingerprint"}
 
 
-def test_the_customer_reply_is_the_profile_document() -> None:
-    assert fields(schemas.CustomerOut) == {*PROFILE_DOCUMENT, "two_factor_enabled"}
-    assert set(new_customer().profile()) == fields(schemas.CustomerOut)
+def test_the_customer_reply_is_the_profile_document_and_its_order_statistics() -> None:
+    orders = {"total_orders", "total_spent", "last_order_at"}
+    assert fields(schemas.CustomerOut) == {*PROFILE_DOCUMENT, "two_factor_enabled", *orders}
+    assert set(new_customer().view()) == fields(schemas.CustomerOut)
 
 
 def test_the_address_bodies_and_reply_are_the_address_declared_once() -> None:
