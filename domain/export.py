@@ -25,7 +25,7 @@ def personal_data(customer: Customer) -> dict[str, Any]:
     change = credentials.email_change
     totp = credentials.totp
     return {
-        "profile": customer.profile(),
+        "profile": customer.view(),
         "addresses": [customer.address_view(address) for address in customer.addresses],
         "preferences": {
             **preferences,
