@@ -45,6 +45,9 @@ class CreateCustomer:
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
     customer_group_id: str | None = None
     legacy_id: str | None = None
+    locale: str | None = None
+    company_name: str | None = None
+    vat_id: str | None = None
     # Set when the client sent an Idempotency-Key (which also chose the id).
     fingerprint: str | None = None
 

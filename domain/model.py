@@ -296,6 +296,11 @@ class Customer:
     deleted_at: datetime | None
     version: int
     legacy_id: Settable[str | None] = None
+    # The language the customer reads (a BCP 47 tag): notifications choose by it.
+    locale: Settable[str | None] = None
+    # A BUSINESS customer's company and VAT id (domain/profile.py keeps them to those).
+    company_name: Settable[str | None] = None
+    vat_id: Settable[str | None] = None
     addresses: Part[tuple[Address, ...]] = ()
     default_shipping_address_id: str | None = None
     default_billing_address_id: str | None = None

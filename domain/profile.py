@@ -16,7 +16,7 @@ from domain.errors import (
     InvalidFields,
 )
 from domain.events import CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_RESTORED, CUSTOMER_UPDATED
-from domain.model import PROFILE_FIELDS, Customer, Preferences
+from domain.model import PROFILE_FIELDS, Customer, CustomerType, Preferences
 from domain.policy import Policy
 from domain.transitions import (
     Decision,
@@ -39,6 +39,22 @@ def _group_errors(group: str | None, policy: Policy) -> list[FieldError]:
     return [FieldError("customer_group_id", f"unknown customer group (known: {known})", "unknown")]
 
 
+# What only a business has.
+BUSINESS_FIELDS = ("company_name", "vat_id")
+
+
+def _business_errors(customer: Customer) -> list[FieldError]:
+    if customer.customer_type is CustomerType.BUSINESS:
+        return []
+    return [
+        FieldError(
+            name, "only a BUSINESS customer has one (send null to clear it)", "business_only"
+        )
+        for name in BUSINESS_FIELDS
+        if getattr(customer, name) is not None
+    ]
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ProfileChange:
     """A PATCH of the profile: the fields sent, typed as ``Customer`` declares them."""
@@ -59,7 +75,10 @@ class ProfileChange:
         return cls(fields.typed(Customer, sent))
 
     def applied_to(self, customer: Customer) -> Customer:
-        return dataclasses.replace(customer, **self.values)
+        updated = dataclasses.replace(customer, **self.values)
+        if errors := _business_errors(updated):
+            raise InvalidFields(errors)
+        return updated
 
 
 def decide_create(
@@ -72,8 +91,6 @@ def decide_create(
             raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
         return state, None  # a retry: the customer it created is the answer
     group = command.customer_group_id or policy.default_customer_group
-    if errors := _group_errors(group, policy):
-        raise InvalidFields(errors)
     profile = {name: getattr(command, name) for name in PROFILE_FIELDS}
     customer = Customer(
         **{**profile, "metadata": dict(command.metadata), "customer_group_id": group},
@@ -86,6 +103,8 @@ def decide_create(
         preferences=Preferences.initial(now),
         create_fingerprint=command.fingerprint,
     )
+    if errors := _group_errors(group, policy) + _business_errors(customer):
+        raise InvalidFields(errors)
     return changed(CUSTOMER_CREATED, None, customer, now)
 
 

@@ -8,9 +8,11 @@ come back as the same kind of field errors.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
+import langcodes
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -28,6 +30,7 @@ from domain.commands import CreateCustomer
 from domain.input_rules import day_in_utc
 from domain.model import PREFERENCE_DEFAULTS, AddressType, CustomerStatus, CustomerType, Gender
 from security.passwords import policy_violation
+from service.business_ids import vat_id
 from service.input_types import (
     AddressMetadata,
     FreeFormJSON,
@@ -86,6 +89,17 @@ def _phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# BCP 47's syntax: subtags of 1-8 letters or digits joined by "-" ("en_US" is not one).
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
+
+
+def _locale(value: str) -> str:
+    """A BCP 47 language tag whose subtags are registered, in its standard form."""
+    if not _LANGUAGE_TAG.fullmatch(value) or not langcodes.tag_is_valid(value):
+        raise ValueError("must be a BCP 47 language tag, such as en-US or de")
+    return langcodes.standardize_tag(value)
+
+
 def _birth_date(value: date | datetime) -> date:
     # The seed sends a timestamp ("1990-01-01T00:00:00Z"); a birth date is a date.
     day = day_in_utc(value)
@@ -103,6 +117,8 @@ def _not_null(value: object) -> object:
 
 
 Email = Annotated[SafeText, Field(max_length=255), AfterValidator(_email)]
+Locale = Annotated[SafeText, Field(max_length=35), AfterValidator(_locale)]
+VatId = Annotated[SafeText, Field(min_length=4, max_length=32), AfterValidator(vat_id)]
 Phone = Annotated[SafeText, Field(max_length=32), AfterValidator(_phone)]
 BirthDate = Annotated[date | datetime, AfterValidator(_birth_date)]
 Name = Annotated[SafeText, Field(min_length=1, max_length=100)]
@@ -133,6 +149,10 @@ class _Profile(BaseModel):
     date_of_birth: BirthDate | None = None
     gender: Gender | None = None
     customer_type: CustomerType | None = None
+    locale: Locale | None = None
+    # BUSINESS customers only (domain/profile.py).
+    company_name: Text255 | None = None
+    vat_id: VatId | None = None
 
 
 class _AdminProfile(BaseModel):
@@ -281,6 +301,9 @@ class CustomerOut(BaseModel):
     updated_at: datetime
     deleted_at: datetime | None
     last_login_at: datetime | None
+    locale: str | None
+    company_name: str | None
+    vat_id: str | None
     two_factor_enabled: bool
     # Order statistics (the order service's events, counted by the actor).
     total_orders: int

@@ -164,3 +164,39 @@ def test_an_unexpected_error_hides_its_internals() -> None:
     assert response.headers["content-type"] == "application/problem+json"
     assert "hunter2" not in response.text
     assert response.json()["title"] == "Internal server error"
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [("en-us", "en-US"), ("de", "de"), ("zh-hant-tw", "zh-Hant-TW"), ("vi-VN", "vi-VN")],
+)
+def test_a_locale_is_a_registered_bcp47_tag_in_its_standard_form(sent: str, kept: str) -> None:
+    assert CustomerUpdate.model_validate({"locale": sent}).locale == kept
+
+
+@pytest.mark.parametrize("sent", ["en_US", "english", "xx-YY", "en-", "", "e" * 36])
+def test_anything_else_is_not_a_locale(sent: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        CustomerUpdate.model_validate({"locale": sent})
+    assert [e["loc"] for e in refused.value.errors()] == [("locale",)]
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("DE 136.695.976", "DE136695976"),
+        ("el094259216", "EL094259216"),  # Greece, as the EU spells it
+        ("GB980780684", "GB980780684"),
+        ("CHE-116.281.710 MWST", "CHE116281710MWST"),
+        ("US12345678", "US12345678"),  # no rules known for the country: its shape only
+    ],
+)
+def test_a_vat_id_is_checked_by_its_countrys_rules(sent: str, kept: str) -> None:
+    assert CustomerUpdate.model_validate({"vat_id": sent}).vat_id == kept
+
+
+@pytest.mark.parametrize("sent", ["DE136695977", "GB980780685", "136695976", "D1", "FR!!"])
+def test_a_vat_id_its_country_refuses_is_a_field_error(sent: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        CustomerCreate.model_validate({**SEED_EXAMPLE, "vat_id": sent, "locale": "nope_NO"})
+    assert sorted(e["loc"][0] for e in refused.value.errors()) == ["locale", "vat_id"]

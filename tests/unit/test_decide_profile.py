@@ -158,3 +158,34 @@ def test_delete_is_soft_and_restore_brings_the_customer_back() -> None:
 def test_restoring_a_live_customer_is_refused() -> None:
     with pytest.raises(CustomerNotDeleted):
         decide(new_customer(), RestoreCustomer(), NOW, POLICY)
+
+
+def test_a_company_and_vat_id_belong_to_business_customers_only() -> None:
+    with pytest.raises(InvalidFields) as refused:
+        decide(None, create_command(company_name="Acme", vat_id="DE136695976"), NOW, POLICY)
+    assert [e.field for e in refused.value.errors] == ["company_name", "vat_id"]
+    assert {e.code for e in refused.value.errors} == {"business_only"}
+
+    business, _ = decided(
+        None, create_command(customer_type=CustomerType.BUSINESS, company_name="Acme"), NOW
+    )
+    assert business.company_name == "Acme"
+    with pytest.raises(InvalidFields) as demoted:
+        decide(business, UpdateCustomer(changes={"customer_type": "INDIVIDUAL"}), NOW, POLICY)
+    assert [e.field for e in demoted.value.errors] == ["company_name"]
+    cleared, event = decided(
+        business, UpdateCustomer(changes={"customer_type": "INDIVIDUAL", "company_name": None}), NOW
+    )
+    assert (cleared.customer_type, cleared.company_name) == (CustomerType.INDIVIDUAL, None)
+    assert event is not None
+    assert event.changes["company_name"] == {"before": "Acme", "after": None}
+
+
+def test_the_locale_is_a_profile_field_every_event_carries() -> None:
+    customer = new_customer()
+    updated, event = decided(customer, UpdateCustomer(changes={"locale": "vi-VN"}), NOW)
+    assert updated.locale == "vi-VN"
+    assert event is not None
+    assert event.snapshot is not None
+    assert event.snapshot["locale"] == "vi-VN"
+    assert Customer.from_document(updated.to_document()) == updated

@@ -1,0 +1,3 @@
+ALTER TABLE customers DROP COLUMN IF EXISTS vat_id;
+ALTER TABLE customers DROP COLUMN IF EXISTS company_name;
+ALTER TABLE customers DROP COLUMN IF EXISTS locale;
