@@ -135,9 +135,10 @@ class MembershipChange:
 
 
 async def apply_snapshot(
-    conn: Connection, snapshot: dict[str, Any], segments: list[Segment]
+    conn: Connection, snapshot: dict[str, Any], segments: list[Segment] | None
 ) -> MembershipChange | None:
     """Project ``snapshot`` inside the caller's transaction; None if it was stale.
+    ``segments`` None: segments are switched off, memberships stay as they are.
 
     A tombstone (``erased_at``) replaces the customer's rows; once it is there,
     nothing of the customer is projected again. Both take the customer's lock
@@ -170,6 +171,8 @@ async def apply_snapshot(
     if addresses:
         await conn.executemany(_INSERT_ADDRESS, addresses)
     await conn.execute(_UPSERT_PREFERENCES, *preferences)
+    if segments is None:
+        return MembershipChange(added={}, removed=[])
     return await _update_memberships(conn, snapshot, segments, fresh=inserted)
 
 

@@ -101,11 +101,14 @@ class Projector:
         announce: Announce,
         segments: SegmentCache | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        evaluate_segments: bool = True,
     ) -> None:
         self._pool = pool
         self._event_keys = event_keys
         self._announce = announce
         self._segments = segments or SegmentCache()
+        # CUSTOMER_ENABLE_SEGMENTS=false: memberships are left as they are.
+        self._evaluate_segments = evaluate_segments
         self._clock = clock
         self.lags = RecentMaximum()
 
@@ -149,7 +152,7 @@ class Projector:
 
     async def _project(self, snapshot: dict[str, Any]) -> MembershipChange | None:
         async with self._pool.acquire() as conn, conn.transaction():
-            segments = await self._segments.get(conn)
+            segments = await self._segments.get(conn) if self._evaluate_segments else None
             change = await apply_snapshot(conn, snapshot, segments)
             if change is not None and (change.added or change.removed):
                 try:

@@ -115,10 +115,6 @@ class Settings(BaseSettings):
     redis_addr: str = "localhost:6379"
     redis_password: SecretStr | None = None
 
-    # --- Other services, called through Dapr service invocation ---------------
-    auth_service_addr: str = "auth-service"
-    loyalty_service_addr: str = "loyalty-service"
-
     # --- Who may call through Dapr (see service/callers.py) --------------------
     # This service's own Dapr app id: calls addressed to another id are not ours.
     app_id: str = "customer-service"
@@ -132,9 +128,10 @@ class Settings(BaseSettings):
         ),
     )
 
-    # --- Feature flags ----------------------------------------------------------
+    # --- Feature switches (service/features.py) -------------------------------
+    # Off: segment routes answer 404, the worker evaluates no segment.
     enable_segments: bool = True
-    enable_analytics: bool = True
+    # Off: no new two-factor enrollment; who has 2FA keeps it.
     enable_2fa: bool = True
 
     # --- Customers --------------------------------------------------------------

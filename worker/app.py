@@ -66,7 +66,7 @@ async def _run(
             {"customer_id": customer_id, "version": version, "added": added, "removed": removed},
         )
 
-    projector = Projector(pool, event_keys, announce)
+    projector = Projector(pool, event_keys, announce, evaluate_segments=settings.enable_segments)
     customers = ActorClient(ActorInvoker(sidecar, settings.mac_keyring("command")), CUSTOMER)
     deliveries = Deliveries(projector, customers, publisher, settings.dead_letter_topic)
     heartbeat = Heartbeat(
@@ -115,9 +115,10 @@ async def _run(
         heartbeat.run(stop),
         reconciler.run(stop),
         status.run(stop),
-        segments.run(stop),
         repeat(stop, JANITOR_SECONDS, sweep, "sign-in state cleanup failed"),
     ]
+    if settings.enable_segments:
+        parts.append(segments.run(stop))
     log.info("customer-service worker ready", replica=settings.replica_id)
     await asyncio.gather(*parts)
 

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Response, status
 from service.actor_replies import tag_version
 from service.auth import OwnerOrAdmin
 from service.dependencies import Caller, ClientInfo, SignInFlows, StepUpFlows
+from service.features import TwoFactorEnrollmentOpen
 from service.schemas import (
     Accepted,
     AccessTokenReply,
@@ -79,7 +80,12 @@ async def login_second_factor(
     return await sign_in.complete_login(challenge, body.code, body.recovery_code, client)
 
 
-@own.post("/2fa/enable", status_code=status.HTTP_201_CREATED, response_model=TotpEnrollmentReply)
+@own.post(
+    "/2fa/enable",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TotpEnrollmentReply,
+    dependencies=[TwoFactorEnrollmentOpen],
+)
 async def enable_two_factor(
     customer_id: uuid.UUID, body: PasswordConfirmation, step_up: StepUpFlows, caller: Caller
 ) -> Any:
@@ -89,7 +95,7 @@ async def enable_two_factor(
     return await step_up.enable_two_factor(str(customer_id), password, caller.access)
 
 
-@own.post("/2fa/verify", response_model=TwoFactorReply)
+@own.post("/2fa/verify", response_model=TwoFactorReply, dependencies=[TwoFactorEnrollmentOpen])
 async def verify_two_factor(
     customer_id: uuid.UUID,
     body: TotpCodeRequest,

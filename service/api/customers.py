@@ -26,7 +26,8 @@ from readmodel.queries import list_customers as list_customers_query
 from service.actor_replies import sidecar_unavailable, tag_version
 from service.auth import AdminOnly, AdminOrReader, Owner, OwnerAdminOrReader, OwnerOrAdmin
 from service.authentication import Principal, Role
-from service.dependencies import Customers, Database, ExportsDep, Keys, LookupsDep
+from service.dependencies import AppSettings, Customers, Database, ExportsDep, Keys, LookupsDep
+from service.features import SEGMENTS_DISABLED, SegmentsEnabled
 from service.input_types import Moment, SafeText
 from service.lookup_params import LOOKUP_PARAMETERS, MAX_IDS, parse_lookup
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
@@ -85,6 +86,7 @@ async def list_customers(
     request: Request,
     database: Database,
     lookups: LookupsDep,
+    settings: AppSettings,
     caller: Annotated[Principal, AdminOrReader],
     ids: Annotated[
         SafeText | None,
@@ -123,6 +125,8 @@ async def list_customers(
         raise Problem(
             403, "forbidden", "Not allowed", "a read caller may only look up by ids or phone"
         )
+    if segment is not None and not settings.enable_segments:
+        raise SEGMENTS_DISABLED
     where = CustomerFilter(
         status=status,
         customer_type=customer_type,
@@ -209,7 +213,9 @@ async def restore_customer(
     return _present(response, await customers.ask(str(customer_id), RESTORE, command))
 
 
-@router.get("/{customer_id}/segments", response_model=SegmentMemberships)
+@router.get(
+    "/{customer_id}/segments", response_model=SegmentMemberships, dependencies=[SegmentsEnabled]
+)
 async def get_customer_segments(
     customer_id: uuid.UUID,
     lookups: LookupsDep,

@@ -12,6 +12,7 @@ from readmodel.queries import MAX_LIMIT, BadCursor
 from readmodel.segment_store import SegmentBusy, SegmentExists, SegmentFields
 from service.auth import AdminOnly
 from service.dependencies import Segments
+from service.features import SegmentsEnabled
 from service.problems import Problem, validation_failed
 from service.schemas import (
     CustomerPage,
@@ -22,7 +23,9 @@ from service.schemas import (
     SegmentUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/segments", tags=["segments"], dependencies=[AdminOnly])
+router = APIRouter(
+    prefix="/api/v1/segments", tags=["segments"], dependencies=[AdminOnly, SegmentsEnabled]
+)
 
 _NOT_FOUND = Problem(404, "segment-not-found", "Segment not found")
 _EXISTS = Problem(409, "segment-exists", "A segment with this name exists")

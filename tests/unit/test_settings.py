@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from domain.throttles import Action, Limit
-from service.settings import ConfigurationError, load_settings
+from service.settings import ConfigurationError, Settings, load_settings
 
 STRONG_SECRET = "k" * 40
 REAL_DSN = "postgresql://svc:vault-issued-credential@db:5432/customer_db"
@@ -222,3 +222,9 @@ def test_rate_limits_and_trusted_proxies_are_validated(monkeypatch: pytest.Monke
         refused.value
     )
     assert "CUSTOMER_TRUSTED_PROXIES: 'proxy.internal' is not an address" in str(refused.value)
+
+
+def test_settings_that_did_nothing_are_gone() -> None:
+    read = set(Settings.model_fields)
+    assert not read & {"enable_analytics", "auth_service_addr", "loyalty_service_addr"}
+    assert {"enable_segments", "enable_2fa"} <= read
