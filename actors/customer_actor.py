@@ -36,6 +36,7 @@ from actors.customer_protocol import (
     TotpCode,
     TotpEnrollment,
     VersionShown,
+    WishlistShown,
 )
 from actors.customer_reads import show_addresses, show_customer, show_preferences
 from actors.customer_shell import CustomerShell, Done, Known, Refusing
@@ -43,11 +44,13 @@ from actors.hosting import actor_class
 from actors.protocol import Refused
 from actors.reminders import ERASURE_REMINDER
 from actors.sign_in import SignInFacts
+from actors.wishlist_shell import WishlistShell
 from domain import commands
 from domain.authentication import INVALID_TOKEN, redeemable
 from domain.erasure import erasure_due
 from domain.errors import Refusal
 from domain.model import timestamp
+from domain.wishlists import WishlistDecision
 
 R = TypeVar("R")
 
@@ -88,10 +91,27 @@ def _address(address_id: str) -> Callable[[Done], AddressShown]:
     return view
 
 
+def _wishlist(done: WishlistDecision | Refusing) -> WishlistShown | Refusing:
+    if isinstance(done, Refused):
+        return done
+    wishlist = done.after.get(done.wishlist_id)
+    version = done.event.version if done.event is not None else None
+    return WishlistShown(
+        wishlist=None if wishlist is None else wishlist.to_document(),
+        version=version if version is not None else (wishlist.version if wishlist else 0),
+        item_id=done.item_id,
+        created=done.created,
+        committed=done.event is not None,
+    )
+
+
 class CustomerHandlers:
-    def __init__(self, shell: CustomerShell, sign_in: SignInFacts) -> None:
+    def __init__(
+        self, shell: CustomerShell, sign_in: SignInFacts, wishlists: WishlistShell | None = None
+    ) -> None:
         self._shell = shell
         self._sign_in = sign_in
+        self._wishlists = wishlists
 
     @property
     def customer_id(self) -> str:
@@ -157,6 +177,32 @@ class CustomerHandlers:
 
     async def send_notice(self, command: commands.SendNotice) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
+
+    # -- wishlists: a document of their own, changed in this actor's turn -------------
+
+    async def _wishlist_change(self, command: commands.WishlistCommand) -> WishlistShown | Refusing:
+        if self._wishlists is None:
+            return Refused(Refusal.BAD_COMMAND, "this actor keeps no wishlists")
+        return _wishlist(await self._wishlists.execute(command))
+
+    async def create_wishlist(self, command: commands.CreateWishlist) -> WishlistShown | Refusing:
+        return await self._wishlist_change(command)
+
+    async def rename_wishlist(self, command: commands.RenameWishlist) -> WishlistShown | Refusing:
+        return await self._wishlist_change(command)
+
+    async def delete_wishlist(self, command: commands.DeleteWishlist) -> WishlistShown | Refusing:
+        return await self._wishlist_change(command)
+
+    async def add_wishlist_item(
+        self, command: commands.AddWishlistItem
+    ) -> WishlistShown | Refusing:
+        return await self._wishlist_change(command)
+
+    async def remove_wishlist_item(
+        self, command: commands.RemoveWishlistItem
+    ) -> WishlistShown | Refusing:
+        return await self._wishlist_change(command)
 
     # -- data protection ---------------------------------------------------------------
 

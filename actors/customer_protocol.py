@@ -169,6 +169,17 @@ class AddressesShown:
         return next((a for a in self.addresses if a["id"] == address_id), None)
 
 
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class WishlistShown(Committed):
+    """A wishlist after a command (None: it was deleted) at its own ``version``;
+    the item the command named or made, and whether it is new (201)."""
+
+    wishlist: Document | None = None
+    version: int
+    item_id: str | None = None
+    created: bool = False
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
     """What a sign-in step decided: the type of the event it made ("none": nothing),
@@ -224,6 +235,16 @@ REQUEST_ERASURE = CUSTOMER.method("request_erasure", ErasureAsk, ErasureShown)
 CANCEL_ERASURE = CUSTOMER.method("cancel_erasure", commands.CancelErasure, VersionShown)
 # The worker's sweep, for an erasure whose reminder was lost.
 ERASE_IF_DUE = CUSTOMER.method("erase_if_due", commands.EraseIfDue, ErasureShown)
+
+# Wishlists: the customer's actor serializes them; they live in a document of
+# their own (domain/wishlists.py, actors/wishlist_shell.py).
+CREATE_WISHLIST = CUSTOMER.method("create_wishlist", commands.CreateWishlist, WishlistShown)
+RENAME_WISHLIST = CUSTOMER.method("rename_wishlist", commands.RenameWishlist, WishlistShown)
+DELETE_WISHLIST = CUSTOMER.method("delete_wishlist", commands.DeleteWishlist, WishlistShown)
+ADD_WISHLIST_ITEM = CUSTOMER.method("add_wishlist_item", commands.AddWishlistItem, WishlistShown)
+REMOVE_WISHLIST_ITEM = CUSTOMER.method(
+    "remove_wishlist_item", commands.RemoveWishlistItem, WishlistShown
+)
 
 GET = CUSTOMER.method("get", ReadCustomer, CustomerShown)
 # A request that names no customer session (an empty body, as callers of an

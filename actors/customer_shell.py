@@ -64,7 +64,12 @@ class Documents(Protocol):
     async def load(self, entity_id: str) -> Loaded: ...
 
     async def commit(
-        self, entity_id: str, document: dict[str, Any], event: OutboxEvent, etag: str | None
+        self,
+        entity_id: str,
+        document: dict[str, Any],
+        event: OutboxEvent,
+        etag: str | None,
+        erase_companions: bool = False,
     ) -> None: ...
 
 
@@ -231,7 +236,14 @@ class CustomerShell:
         started = time.perf_counter()
         outbox = OutboxEvent(type=event.type, subject=event.customer_id, data=event.to_data())
         try:
-            await self._store.commit(self.customer_id, after.to_document(), outbox, etag=etag)
+            # An erasure takes the customer's other documents (wishlists) with it.
+            await self._store.commit(
+                self.customer_id,
+                after.to_document(),
+                outbox,
+                etag=etag,
+                erase_companions=after.erased,
+            )
             outcome = "committed"
         except ConcurrencyConflict as exc:
             outcome = "conflict"

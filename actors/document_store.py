@@ -67,11 +67,15 @@ class DocumentStore:
         store_name: str,
         key_prefix: str,
         event_keys: MacKeyring,
+        companions: tuple[str, ...] = (),
     ) -> None:
         self._sidecar = sidecar
         self._base = f"/v1.0/state/{store_name}"
         self._key_prefix = key_prefix
         self._event_keys = event_keys
+        # Key prefixes of documents that belong to an entity and go when it is
+        # erased (``commit(..., erase_companions=True)``): a customer's wishlists.
+        self._companions = companions
 
     def key(self, entity_id: str) -> str:
         return f"{self._key_prefix}:{entity_id}"
@@ -85,14 +89,23 @@ class DocumentStore:
         document: dict[str, Any],
         event: OutboxEvent,
         etag: str | None,
+        erase_companions: bool = False,
     ) -> None:
-        """Write ``document`` and publish ``event`` (signed) atomically.
+        """Write ``document`` and publish ``event`` (signed) atomically;
+        ``erase_companions`` also deletes the entity's companion documents in the
+        same transaction (a delete publishes nothing).
 
         ``etag=None`` means the document must not exist yet (insert-only:
         first-write concurrency without an ETag); otherwise the stored ETag must
         still be ``etag``. Either mismatch raises :class:`ConcurrencyConflict`.
         """
         body = self._transaction(self.key(entity_id), document, event, etag)
+        if erase_companions:
+            drops = [
+                {"operation": "delete", "request": {"key": f"{prefix}:{entity_id}"}}
+                for prefix in self._companions
+            ]
+            body["operations"][:0] = drops
         data = json.dumps(body, separators=(",", ":")).encode()
         try:
             async with self._sidecar.post(

@@ -289,3 +289,53 @@ def request_fingerprint(payload: dict[str, Any]) -> str:
     """What identifies a request for idempotency: a hash of its canonical JSON."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# -- wishlists (domain/wishlists.py): decided on the customer and its wishlists --------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CreateWishlist(OnBehalf):
+    wishlist_id: str
+    name: str
+    idempotency_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RenameWishlist(OnBehalf):
+    wishlist_id: str
+    name: str
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeleteWishlist(OnBehalf):
+    wishlist_id: str
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AddWishlistItem(OnBehalf):
+    """A product (and variant) on a wishlist; the same one again updates the
+    item already there with what is sent (``quantity``, ``note``: None, not sent)."""
+
+    wishlist_id: str
+    item_id: str
+    product_id: str
+    variant_id: str | None = None
+    quantity: int | None = None
+    note: str | None = None
+    idempotency_key: str | None = None
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RemoveWishlistItem(OnBehalf):
+    wishlist_id: str
+    item_id: str
+    if_match: tuple[int, ...] | None = None
+
+
+WishlistCommand = (
+    CreateWishlist | RenameWishlist | DeleteWishlist | AddWishlistItem | RemoveWishlistItem
+)

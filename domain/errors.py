@@ -38,6 +38,10 @@ class Refusal(enum.StrEnum):
     WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a refusal code
     ERASED = "erased"
     ERASURE_NOT_PENDING = "erasure_not_pending"
+    WISHLIST_NOT_FOUND = "wishlist_not_found"
+    WISHLIST_ITEM_NOT_FOUND = "wishlist_item_not_found"
+    TOO_MANY_WISHLISTS = "too_many_wishlists"
+    TOO_MANY_WISHLIST_ITEMS = "too_many_wishlist_items"
     # Decided by the actor around the domain.
     EMAIL_TAKEN = "email_taken"
     LEGACY_ID_TAKEN = "legacy_id_taken"
@@ -100,6 +104,22 @@ class VersionMismatch(DomainError):
 
 class AddressNotFound(DomainError):
     code = Refusal.ADDRESS_NOT_FOUND
+
+
+class WishlistNotFound(DomainError):
+    code = Refusal.WISHLIST_NOT_FOUND
+
+
+class WishlistItemNotFound(DomainError):
+    code = Refusal.WISHLIST_ITEM_NOT_FOUND
+
+
+class TooManyWishlists(DomainError):
+    code = Refusal.TOO_MANY_WISHLISTS
+
+
+class TooManyWishlistItems(DomainError):
+    code = Refusal.TOO_MANY_WISHLIST_ITEMS
 
 
 class AddressAlreadyExists(DomainError):

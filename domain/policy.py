@@ -6,6 +6,8 @@ import dataclasses
 from datetime import timedelta
 
 MAX_ADDRESSES = 100
+MAX_WISHLISTS = 20
+MAX_WISHLIST_ITEMS = 500
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -14,6 +16,9 @@ class Policy:
     customer_groups: frozenset[str] = frozenset()
     default_customer_group: str | None = None
     max_addresses: int = MAX_ADDRESSES
+    # Per customer, and per wishlist (domain/wishlists.py).
+    max_wishlists: int = MAX_WISHLISTS
+    max_wishlist_items: int = MAX_WISHLIST_ITEMS
     # Sign-in: failures are counted outside the document (domain/throttles.py).
     challenge_ttl: timedelta = timedelta(minutes=5)
     challenge_max_failures: int = 5

@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from domain.events import WITHOUT_SNAPSHOT
+from domain.wishlists import WISHLIST_EVENT_TYPES
 from observability.metrics import EVENTS_RECEIVED, OUTBOX_LAG, PROJECTED, PROJECTION_LAG
 from readmodel.projection import (
     MalformedSnapshot,
@@ -35,7 +36,8 @@ from security.macs import MacKeyring
 
 SEGMENTS_CHANGED = "customer.segments.changed"
 # Derived events of this service that carry nothing to project.
-NOT_PROJECTED = frozenset({SEGMENTS_CHANGED})
+# Wishlists are not in the read model: their events are for other services.
+NOT_PROJECTED = frozenset({SEGMENTS_CHANGED, *WISHLIST_EVENT_TYPES})
 
 # (customer id, version, added segment ids, removed segment ids) -> published
 Announce = Callable[[str, int, list[str], list[str]], Awaitable[None]]

@@ -61,6 +61,14 @@ PROBLEMS: dict[Refusal, Kind] = {
     Refusal.WRONG_PASSWORD: Kind(403, "wrong-password", "The password is wrong"),
     Refusal.ERASED: Kind(410, "customer-erased", "Customer is erased"),
     Refusal.ERASURE_NOT_PENDING: Kind(409, "erasure-not-pending", "No erasure is pending"),
+    Refusal.WISHLIST_NOT_FOUND: Kind(404, "wishlist-not-found", "Wishlist not found"),
+    Refusal.WISHLIST_ITEM_NOT_FOUND: Kind(
+        404, "wishlist-item-not-found", "Wishlist item not found"
+    ),
+    Refusal.TOO_MANY_WISHLISTS: Kind(409, "too-many-wishlists", "Wishlist limit reached"),
+    Refusal.TOO_MANY_WISHLIST_ITEMS: Kind(
+        409, "too-many-wishlist-items", "Wishlist item limit reached"
+    ),
     Refusal.UNAVAILABLE: Kind(503, "unavailable", "Customer storage is unavailable"),
     # A request the actor could not read is this service's own bug.
     Refusal.BAD_COMMAND: Kind(500, "internal", "Internal server error"),

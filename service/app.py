@@ -12,7 +12,16 @@ from starlette.types import ASGIApp
 from observability.tracing import configure_tracing
 from service import bootstrap, problems
 from service.actor_guard import ActorCallGuard
-from service.api import addresses, customers, erasure, health, metrics, preferences, segments
+from service.api import (
+    addresses,
+    customers,
+    erasure,
+    health,
+    metrics,
+    preferences,
+    segments,
+    wishlists,
+)
 from service.api import auth as auth_routes
 from service.api import sessions as session_routes
 from service.body_guard import BodyGuard
@@ -78,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         addresses.router,
         preferences.router,
         segments.router,
+        wishlists.router,
     ):
         app.include_router(router)
     if edge.settings.metrics_enabled:

@@ -38,6 +38,7 @@ from actors.serialization import PlainJSONSerializer
 from actors.sign_in import SignInFacts
 from actors.unique_key_actor import UniqueKey, UniqueKeyShell
 from actors.unique_key_protocol import UNIQUE_KEY
+from actors.wishlist_shell import WishlistShell
 from domain.policy import Policy
 from domain.throttles import Lockout, ThrottlePolicy
 from observability.logging import get_logger
@@ -62,10 +63,13 @@ from service.sign_in import SignIn, SignInSecrets
 from service.step_up import StepUp
 from service.stored_reads import StoredCustomers
 from service.throttling import Throttles
+from service.wishlist_reads import WishlistReads
 
 log = get_logger(__name__)
 
 CUSTOMER_KEY_PREFIX = "customer"
+# A customer's wishlists: a document of their own (domain/wishlists.py).
+WISHLISTS_KEY_PREFIX = "wishlists"
 # An ended session is remembered while a token of it may be valid: a customer's
 # token lives CUSTOMER_ACCESS_TOKEN_MINUTES, plus the leeway of its expiry check
 # and a margin.
@@ -102,6 +106,7 @@ class _Core:
     policy: Policy
     event_keys: MacKeyring
     documents: DocumentStore
+    wishlists: DocumentStore
     claims: ClaimStore
     keys: KeyClaims
     invoker: ActorInvoker
@@ -113,6 +118,8 @@ def policy_of(settings: Settings) -> Policy:
         customer_groups=frozenset(settings.groups),
         default_customer_group=settings.default_group,
         max_addresses=settings.max_addresses,
+        max_wishlists=settings.max_wishlists,
+        max_wishlist_items=settings.max_wishlist_items,
         erasure_grace=timedelta(days=settings.erasure_grace_days),
         deleted_retention=timedelta(days=settings.deleted_retention_days),
     )
@@ -130,12 +137,22 @@ def throttle_policy_of(settings: Settings) -> ThrottlePolicy:
 def _core(edge: Edge, sidecar: aiohttp.ClientSession) -> _Core:
     settings = edge.settings
     event_keys = settings.mac_keyring("event")
-    documents = DocumentStore(sidecar, settings.state_store, CUSTOMER_KEY_PREFIX, event_keys)
+    wishlists = DocumentStore(sidecar, settings.state_store, WISHLISTS_KEY_PREFIX, event_keys)
+    # An erasure drops the customer's wishlists in its own transaction.
+    documents = DocumentStore(
+        sidecar,
+        settings.state_store,
+        CUSTOMER_KEY_PREFIX,
+        event_keys,
+        companions=(WISHLISTS_KEY_PREFIX,),
+    )
     claims = ClaimStore(sidecar, settings.state_store)
     invoker = ActorInvoker(sidecar, edge.command_keys)
     keys = KeyClaims(ActorClient(invoker, UNIQUE_KEY), claims)
     reminders = ActorReminders(sidecar, CUSTOMER.name)
-    return _Core(policy_of(settings), event_keys, documents, claims, keys, invoker, reminders)
+    return _Core(
+        policy_of(settings), event_keys, documents, wishlists, claims, keys, invoker, reminders
+    )
 
 
 async def _register_actors(
@@ -150,7 +167,8 @@ async def _register_actors(
             sessions=sessions,
             reminders=core.reminders,
         )
-        return Customer(ctx, actor_id, CustomerHandlers(shell, facts))
+        wishlists = WishlistShell(str(actor_id.id), core.documents, core.wishlists, core.policy)
+        return Customer(ctx, actor_id, CustomerHandlers(shell, facts, wishlists))
 
     def unique_key(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
         shell = UniqueKeyShell(str(actor_id.id), core.claims, core.documents)
@@ -232,7 +250,9 @@ def _services(
     accounts: _Accounts,
 ) -> Services:
     settings = edge.settings
-    stored = StoredCustomers(database, settings.app_id, CUSTOMER_KEY_PREFIX)
+    stored = StoredCustomers(
+        database, settings.app_id, CUSTOMER_KEY_PREFIX, wishlists_prefix=WISHLISTS_KEY_PREFIX
+    )
     customers = CustomerActors(ActorClient(core.invoker, CUSTOMER), stored)
     throttles = Throttles(ThrottleStore(database), throttle_policy_of(settings))
     sessions = SessionFlows(accounts.sessions, edge.issuer, customers)
@@ -264,6 +284,7 @@ def _services(
         segments=SegmentStore(database),
         exports=Exports(stored, database, throttles),
         lookups=Lookups(stored, database),
+        wishlists=WishlistReads(stored),
     )
 
 

@@ -29,6 +29,7 @@ from service.sessions import Client, SessionFlows
 from service.settings import Settings
 from service.sign_in import SignIn
 from service.step_up import StepUp
+from service.wishlist_reads import WishlistReads
 
 T = TypeVar("T")
 
@@ -49,6 +50,7 @@ class Services:
     segments: SegmentStore
     exports: Exports
     lookups: Lookups
+    wishlists: WishlistReads
 
 
 async def services(request: Request) -> Services:
@@ -78,6 +80,7 @@ SessionFlowsDep = Annotated[SessionFlows, Depends(_part(lambda s: s.sessions))]
 Segments = Annotated[SegmentStore, Depends(_part(lambda s: s.segments))]
 ExportsDep = Annotated[Exports, Depends(_part(lambda s: s.exports))]
 LookupsDep = Annotated[Lookups, Depends(_part(lambda s: s.lookups))]
+WishlistsRead = Annotated[WishlistReads, Depends(_part(lambda s: s.wishlists))]
 
 
 async def _principal(request: Request, services: AppServices) -> Principal:

@@ -1,9 +1,10 @@
 """The export of everything the service holds about a person (data portability).
 
 The customer's document (domain/export.py) plus what lives beside it: its
-sessions (accounts), the lockouts of its sign-in and step-up (throttles) and
-its segment memberships (read model). Who may see it is judged by the rules of
-every read of the document (actors/customer_reads.py); an admin also sees a
+sessions (accounts), the lockouts of its sign-in and step-up (throttles), its
+segment memberships (read model) and its wishlists (a document of their own,
+domain/wishlists.py). Who may see it is judged by the rules of every read of
+the document (actors/customer_reads.py); an admin also sees a
 soft-deleted customer's.
 """
 
@@ -59,6 +60,10 @@ class Exports:
         return await self._assemble(seen), seen.version
 
     async def _assemble(self, customer: Customer) -> dict[str, Any]:
+        loaded = await self._stored.with_wishlists(customer.id)
+        if isinstance(loaded, Refused):
+            raise refusal_problem(loaded)
+        wishlists = [wishlist.to_document() for wishlist in loaded[1].lists]
         async with self._database.acquire() as conn:
             sessions = await conn.fetch(_SESSIONS, customer.id)
             segments = await conn.fetch(_SEGMENTS, customer.id)
@@ -75,4 +80,5 @@ class Exports:
             "version": customer.version,
             **held,
             "segments": [_row(row) for row in segments],
+            "wishlists": wishlists,
         }

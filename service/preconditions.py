@@ -57,3 +57,9 @@ def address_id_for(customer_id: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return str(uuid.uuid4())
     return str(uuid.uuid5(uuid.UUID(customer_id), idempotency_key))
+
+
+def child_id_for(parent_id: str, idempotency_key: str | None) -> str:
+    """A new id under ``parent_id`` (a wishlist of a customer, an item of a
+    wishlist): derived from the Idempotency-Key, so a retry lands on it."""
+    return address_id_for(parent_id, idempotency_key)

@@ -690,3 +690,74 @@ class SegmentMembership(BaseModel):
 
 class SegmentMemberships(BaseModel):
     segments: list[SegmentMembership]
+
+
+# -- wishlists ----------------------------------------------------------------------------
+
+ProductRef = Annotated[SafeText, Field(min_length=1, max_length=100)]
+WishlistName = Annotated[SafeText, Field(min_length=1, max_length=100)]
+
+
+class WishlistCreate(BaseModel):
+    model_config = ConfigDict(**_STRICT, json_schema_extra={"examples": [{"name": "Birthday"}]})
+
+    name: WishlistName
+
+
+class WishlistUpdate(BaseModel):
+    model_config = _STRICT
+
+    name: WishlistName
+
+
+class WishlistItemCreate(BaseModel):
+    """A product (and variant); the same one again updates the item already there
+    with the quantity and note sent."""
+
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={"examples": [{"product_id": "SKU-1001", "variant_id": "red-m"}]},
+    )
+
+    product_id: ProductRef
+    variant_id: ProductRef | None = None
+    quantity: Annotated[int, Field(ge=1, le=999)] | None = None
+    note: Annotated[SafeText, Field(max_length=500)] | None = None
+
+
+class WishlistItemOut(BaseModel):
+    id: str
+    product_id: str
+    variant_id: str | None
+    quantity: int
+    note: str | None
+    added_at: datetime
+    updated_at: datetime
+
+
+class WishlistSummary(BaseModel):
+    id: str
+    customer_id: str
+    name: str
+    version: int
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WishlistOut(WishlistSummary):
+    items: list[WishlistItemOut]
+
+
+class WishlistReply(BaseModel):
+    wishlist: WishlistOut
+
+
+class WishlistList(BaseModel):
+    wishlists: list[WishlistSummary]
+
+
+class WishlistItemReply(BaseModel):
+    item: WishlistItemOut
+    # The wishlist's version after the change (its ETag).
+    version: int

@@ -140,6 +140,9 @@ class Settings(BaseSettings):
     # Given to a new customer that names no group; empty for none.
     default_group: str | None = "retail"
     max_addresses: int = Field(default=100, ge=1, le=1000)
+    # Wishlists per customer, items per wishlist (409 beyond).
+    max_wishlists: int = Field(default=20, ge=1, le=100)
+    max_wishlist_items: int = Field(default=500, ge=1, le=2000)
     # Data protection (README "Data protection"): an erasure asked for waits this
     # many days (fractions allowed: tests wait seconds); a soft-deleted customer is
     # erased this many days after its deletion.

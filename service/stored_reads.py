@@ -25,6 +25,7 @@ from actors.customer_reads import Refusing, answer
 from actors.protocol import ActorMethod, Refused
 from domain.errors import Refusal
 from domain.model import Customer
+from domain.wishlists import Wishlists
 from observability.logging import get_logger
 from readmodel.state_table import stored_value, stored_values
 
@@ -39,13 +40,19 @@ _UNAVAILABLE: Refusing = Refused(Refusal.UNAVAILABLE, "the state store is unavai
 
 class StoredCustomers:
     def __init__(
-        self, database: asyncpg.Pool, app_id: str, key_prefix: str, wait: float = 5.0
+        self,
+        database: asyncpg.Pool,
+        app_id: str,
+        key_prefix: str,
+        wait: float = 5.0,
+        wishlists_prefix: str = "wishlists",
     ) -> None:
         self._database = database
         # A pool exhausted for longer than this answers 503, not a hung request.
         self._wait = wait
         # The state API keeps an app's keys as "<app id>||<key>".
         self._prefix = f"{app_id}||{key_prefix}:"
+        self._wishlists_prefix = f"{app_id}||{wishlists_prefix}:"
 
     async def load(self, customer_id: str) -> Customer | Refusing | None:
         try:
@@ -69,6 +76,24 @@ class StoredCustomers:
         return {
             key[start:]: Customer.from_document(json.loads(value)) for key, value in raw.items()
         }
+
+    async def with_wishlists(
+        self, customer_id: str
+    ) -> tuple[Customer | None, Wishlists] | Refusing:
+        """The customer and its wishlists, committed (one indexed read of both)."""
+        keys = [self._prefix + customer_id, self._wishlists_prefix + customer_id]
+        try:
+            async with self._database.acquire(timeout=self._wait) as conn:
+                raw = await stored_values(conn, keys)
+        except _FAILURES as exc:
+            log.warning("reading stored wishlists failed", error=type(exc).__name__)
+            return _UNAVAILABLE
+        customer_raw, lists_raw = raw.get(keys[0]), raw.get(keys[1])
+        customer = (
+            None if customer_raw is None else Customer.from_document(json.loads(customer_raw))
+        )
+        lists_doc = None if lists_raw is None else json.loads(lists_raw)
+        return customer, Wishlists.from_document(customer_id, lists_doc)
 
     async def answer(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R | Refusing:
         """What the customer's actor would answer ``method`` (a read) now."""

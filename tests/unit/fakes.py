@@ -29,6 +29,8 @@ class FakeStore:
         self.events: list[OutboxEvent] = []
         self.loads = 0
         self.failing_loads = False
+        # Entities whose companion documents a commit erased.
+        self.erased_companions: list[str] = []
         # The next commit raises this instead of writing.
         self.next_commit_fails: StoreError | None = None
         # Runs once, right after the next load: another writer in between.
@@ -56,7 +58,12 @@ class FakeStore:
         return Loaded(document=copy.deepcopy(stored[0]), etag=stored[1])
 
     async def commit(
-        self, entity_id: str, document: dict[str, Any], event: OutboxEvent, etag: str | None
+        self,
+        entity_id: str,
+        document: dict[str, Any],
+        event: OutboxEvent,
+        etag: str | None,
+        erase_companions: bool = False,
     ) -> None:
         if (failure := self.next_commit_fails) is not None:
             self.next_commit_fails = None
@@ -66,6 +73,8 @@ class FakeStore:
             raise ConcurrencyConflict("the customer changed since it was loaded")
         self.put(entity_id, document)
         self.events.append(event)
+        if erase_companions:
+            self.erased_companions.append(entity_id)
 
 
 class FakeClaims:

@@ -97,6 +97,8 @@ def test_the_wire_names_are_the_contract() -> None:
         *("request_email_verification", "verify_email", "request_password_reset"),
         *("reset_password", "change_password", "request_email_change", "confirm_email_change"),
         *("send_notice", "request_erasure", "cancel_erasure", "erase_if_due"),
+        *("create_wishlist", "rename_wishlist", "delete_wishlist", "add_wishlist_item"),
+        "remove_wishlist_item",
         *("get", "get_addresses", "get_preferences"),
     ]
     assert [m.name for m in UNIQUE_KEY.methods] == ["claim", "release"]
