@@ -4,7 +4,9 @@
     python -m bench --url http://localhost:8003 --token <admin token>   # a running stack
 
 Phases, --duration seconds each: create customers, read them back, add addresses to
-random customers, list a customer's addresses; then (own stack only) a baseline (a bare
+random customers, list a customer's addresses, look up 100 customers by id, create
+wishlists for random customers, add items to random wishlists (a new product each: the
+wishlist document grows), read a wishlist back; then (own stack only) a baseline (a bare
 ASGI app doing one Postgres point read per request, to compare the reads with), a scale
 phase (--scale-customers documents stored, each actor activated, the API's memory and
 reads over a random spread of them), and over --list-customers synthetic customers in
@@ -74,6 +76,14 @@ async def service_phases(
             await run_phase("get customer", session, requests.get, duration, clients),
             await run_phase("create address", session, requests.add_address, duration, clients),
             await run_phase("list addresses", session, requests.list_addresses, duration, clients),
+            await run_phase("get 100 by ids", session, requests.get_by_ids, duration, clients),
+            await run_phase(
+                "create wishlist", session, requests.create_wishlist, duration, clients
+            ),
+            await run_phase(
+                "add wishlist item", session, requests.add_wishlist_item, duration, clients
+            ),
+            await run_phase("get wishlist", session, requests.get_wishlist, duration, clients),
         ]
         lag = await projection_lag(session, requests.url)
     return results, f"projection lag during the create phase: {lag}"

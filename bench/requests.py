@@ -23,6 +23,8 @@ class ServiceRequests:
         self.created: list[str] = []
         self._run = f"{time.time_ns():x}"
         self._cursors: list[str] = []
+        # (customer id, wishlist id) of every wishlist the wishlist phase made.
+        self.wishlists: list[tuple[str, str]] = []
 
     async def create(self, session: aiohttp.ClientSession, n: int) -> bool:
         # Phases restart their counters; the email must never repeat (one per customer).
@@ -50,6 +52,36 @@ class ServiceRequests:
     async def list_addresses(self, session: aiohttp.ClientSession, n: int) -> bool:
         path = f"{self.url}/api/v1/customers/{random.choice(self.created)}/addresses"
         async with session.get(path) as response:
+            return await self._ok(response)
+
+    async def create_wishlist(self, session: aiohttp.ClientSession, n: int) -> bool:
+        customer_id = random.choice(self.created)
+        path = f"{self.url}/api/v1/customers/{customer_id}/wishlists"
+        async with session.post(path, json={"name": f"list {n}"}) as response:
+            if response.status != 201:
+                await response.read()
+                return False
+            self.wishlists.append((customer_id, (await response.json())["wishlist"]["id"]))
+            return True
+
+    def _wishlist_path(self) -> str:
+        customer_id, wishlist_id = random.choice(self.wishlists)
+        return f"{self.url}/api/v1/customers/{customer_id}/wishlists/{wishlist_id}"
+
+    async def add_wishlist_item(self, session: aiohttp.ClientSession, n: int) -> bool:
+        # A new product each time: an item is added (the wishlist grows by one).
+        body = {"product_id": f"SKU-{uuid.uuid4().hex[:12]}", "note": "bench"}
+        async with session.post(f"{self._wishlist_path()}/items", json=body) as response:
+            return await self._ok(response, 201)
+
+    async def get_wishlist(self, session: aiohttp.ClientSession, n: int) -> bool:
+        async with session.get(self._wishlist_path()) as response:
+            return await self._ok(response)
+
+    async def get_by_ids(self, session: aiohttp.ClientSession, n: int) -> bool:
+        ids = ",".join(random.sample(self.created, min(100, len(self.created))))
+        params = {"ids": ids}
+        async with session.get(f"{self.url}/api/v1/customers", params=params) as response:
             return await self._ok(response)
 
     async def list_page(self, session: aiohttp.ClientSession, n: int) -> bool:
