@@ -36,7 +36,7 @@ from actors.document_store import ConcurrencyConflict, Loaded, OutboxEvent, Stor
 from actors.key_claims import ClaimOutcome
 from actors.protocol import FieldProblem, Refused
 from domain.claims import FENCE
-from domain.commands import Command
+from domain.commands import Command, CreateCustomer, RegisterCustomer, UpdateCustomer
 from domain.decide import decide
 from domain.erasure import erasure_due
 from domain.errors import DomainError, InvalidFields, Refusal
@@ -84,6 +84,11 @@ class Reminders(Protocol):
         """Wake the actor up at ``due`` (None: never); best effort."""
 
 
+class Groups(Protocol):
+    async def active(self) -> frozenset[str]:
+        """The customer groups a customer may be given now (actors/group_registry.py)."""
+
+
 class Sessions(Protocol):
     async def end_all(self, customer_id: str, reason: str) -> None:
         """End every session of the customer (best effort: the moved epoch
@@ -123,6 +128,7 @@ class CustomerShell:
         *,
         sessions: Sessions,
         reminders: Reminders | None = None,
+        groups: Groups | None = None,
     ) -> None:
         self.customer_id = customer_id
         self._store = store
@@ -130,6 +136,8 @@ class CustomerShell:
         self._policy = policy
         self._sessions = sessions
         self._reminders = reminders
+        # None: the configured groups (the policy's); else the registry's live set.
+        self._groups = groups
         self._clock = clock
         self._monotonic = monotonic
 
@@ -184,7 +192,10 @@ class CustomerShell:
 
     async def run(self, known: Known, command: Command) -> Done | Refusing:
         """Decide on ``known``, then claim, commit and remember."""
-        decision = self._decide(known.customer, command)
+        policy = await self._policy_for(command)
+        if isinstance(policy, Refused):
+            return policy
+        decision = self._decide(known.customer, command, policy)
         if isinstance(decision, Refused):
             return decision
         after, event = decision
@@ -209,9 +220,25 @@ class CustomerShell:
         if self._reminders is not None and due is not None:
             await self._reminders.set(self.customer_id, due, self._clock())
 
-    def _decide(self, before: Customer | None, command: Command) -> Decision | Refusing:
+    async def _policy_for(self, command: Command) -> Policy | Refusing:
+        """The policy, with the live customer groups for a command that gives one."""
+        gives_group = isinstance(command, CreateCustomer | RegisterCustomer) or (
+            isinstance(command, UpdateCustomer) and "customer_group_id" in command.changes
+        )
+        if self._groups is None or not gives_group:
+            return self._policy
         try:
-            return decide(before, command, self._clock(), self._policy)
+            live = await self._groups.active()
+        except StoreError as exc:
+            log.warning("loading the customer groups failed", error=str(exc))
+            return _STORE_DOWN
+        return dataclasses.replace(self._policy, customer_groups=live)
+
+    def _decide(
+        self, before: Customer | None, command: Command, policy: Policy
+    ) -> Decision | Refusing:
+        try:
+            return decide(before, command, self._clock(), policy)
         except DomainError as exc:
             return _refused(exc)
 

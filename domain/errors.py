@@ -42,6 +42,11 @@ class Refusal(enum.StrEnum):
     WISHLIST_ITEM_NOT_FOUND = "wishlist_item_not_found"
     TOO_MANY_WISHLISTS = "too_many_wishlists"
     TOO_MANY_WISHLIST_ITEMS = "too_many_wishlist_items"
+    GROUP_NOT_FOUND = "group_not_found"
+    GROUP_EXISTS = "group_exists"
+    GROUP_IN_USE = "group_in_use"
+    GROUP_NOT_RETIRED = "group_not_retired"
+    DEFAULT_GROUP_REQUIRED = "default_group_required"
     # Decided by the actor around the domain.
     EMAIL_TAKEN = "email_taken"
     LEGACY_ID_TAKEN = "legacy_id_taken"
@@ -120,6 +125,26 @@ class TooManyWishlists(DomainError):
 
 class TooManyWishlistItems(DomainError):
     code = Refusal.TOO_MANY_WISHLIST_ITEMS
+
+
+class GroupNotFound(DomainError):
+    code = Refusal.GROUP_NOT_FOUND
+
+
+class GroupExists(DomainError):
+    code = Refusal.GROUP_EXISTS
+
+
+class GroupInUse(DomainError):
+    code = Refusal.GROUP_IN_USE
+
+
+class GroupNotRetired(DomainError):
+    code = Refusal.GROUP_NOT_RETIRED
+
+
+class DefaultGroupRequired(DomainError):
+    code = Refusal.DEFAULT_GROUP_REQUIRED
 
 
 class AddressAlreadyExists(DomainError):

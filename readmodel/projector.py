@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from domain.events import WITHOUT_SNAPSHOT
+from domain.groups import GROUP_DELETED, GROUP_EVENT_TYPES
 from domain.wishlists import WISHLIST_EVENT_TYPES
 from observability.metrics import EVENTS_RECEIVED, OUTBOX_LAG, PROJECTED, PROJECTION_LAG
 from readmodel.projection import (
@@ -120,6 +121,8 @@ class Projector:
         # Only what this service signed may touch the read model.
         if not event_signature.is_authentic(self._event_keys, event.type, event.data):
             return Outcome(Verdict.DEAD_LETTER, "unauthenticated: the event signature is wrong")
+        if event.type in GROUP_EVENT_TYPES:
+            return await self._group(event.type, event.data)
         try:
             parsed = parse(event.type, event.data)
         except (ValueError, KeyError, TypeError) as exc:
@@ -174,6 +177,27 @@ class Projector:
                 conn, parsed.customer_id, parsed.version, parsed.occurred_at
             )
         return MembershipChange(added={}, removed=[]) if moved else None
+
+    async def _group(self, event_type: str, data: dict[str, Any]) -> Outcome:
+        """A customer group made or deleted: the read model's list of groups follows
+        (a group's other changes touch nothing it keeps)."""
+        group_id = data.get("group_id")
+        if not isinstance(group_id, str) or not group_id:
+            return Outcome(Verdict.DEAD_LETTER, "malformed: no group_id")
+        try:
+            async with self._pool.acquire() as conn:
+                if event_type == GROUP_DELETED:
+                    await conn.execute("DELETE FROM customer_groups WHERE id = $1", group_id)
+                else:
+                    await conn.execute(
+                        "INSERT INTO customer_groups (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+                        group_id,
+                    )
+        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+            return Outcome(Verdict.DEAD_LETTER, type(exc).__name__)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return Outcome(Verdict.RETRY, type(exc).__name__)
+        return Outcome(Verdict.APPLIED)
 
     def _seconds_since(self, moment: datetime) -> float:
         return max(0.0, (self._clock() - moment).total_seconds())

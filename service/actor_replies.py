@@ -69,6 +69,15 @@ PROBLEMS: dict[Refusal, Kind] = {
     Refusal.TOO_MANY_WISHLIST_ITEMS: Kind(
         409, "too-many-wishlist-items", "Wishlist item limit reached"
     ),
+    Refusal.GROUP_NOT_FOUND: Kind(404, "customer-group-not-found", "Customer group not found"),
+    Refusal.GROUP_EXISTS: Kind(409, "customer-group-exists", "Customer group already exists"),
+    Refusal.GROUP_IN_USE: Kind(409, "customer-group-in-use", "Live customers are in the group"),
+    Refusal.GROUP_NOT_RETIRED: Kind(
+        409, "customer-group-not-retired", "Retire the customer group first"
+    ),
+    Refusal.DEFAULT_GROUP_REQUIRED: Kind(
+        409, "default-group-required", "The default customer group stays"
+    ),
     Refusal.UNAVAILABLE: Kind(503, "unavailable", "Customer storage is unavailable"),
     # A request the actor could not read is this service's own bug.
     Refusal.BAD_COMMAND: Kind(500, "internal", "Internal server error"),

@@ -16,6 +16,7 @@ from service.api import (
     addresses,
     customers,
     erasure,
+    groups,
     health,
     metrics,
     preferences,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         preferences.router,
         segments.router,
         wishlists.router,
+        groups.router,
     ):
         app.include_router(router)
     if edge.settings.metrics_enabled:

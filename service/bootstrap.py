@@ -30,6 +30,7 @@ from actors.customer_actor import Customer, CustomerHandlers
 from actors.customer_protocol import CUSTOMER
 from actors.customer_shell import CustomerShell
 from actors.document_store import DocumentStore
+from actors.group_registry import GROUPS, CustomerGroupRegistry, GroupRegistryShell, LiveGroups
 from actors.hosting import HostedActor, serve_per_call
 from actors.invoker import ActorInvoker
 from actors.key_claims import KeyClaims
@@ -55,6 +56,7 @@ from service.authentication import Authenticator
 from service.background import Background
 from service.dependencies import Services
 from service.export import Exports
+from service.group_reads import GroupReads, registered_groups
 from service.lookups import Lookups
 from service.sessions import ActorSessions, SessionFlows
 from service.settings import Settings
@@ -70,6 +72,8 @@ log = get_logger(__name__)
 CUSTOMER_KEY_PREFIX = "customer"
 # A customer's wishlists: a document of their own (domain/wishlists.py).
 WISHLISTS_KEY_PREFIX = "wishlists"
+# The customer groups: one registry document (actors/group_registry.py).
+GROUPS_KEY_PREFIX = "customer-groups"
 # An ended session is remembered while a token of it may be valid: a customer's
 # token lives CUSTOMER_ACCESS_TOKEN_MINUTES, plus the leeway of its expiry check
 # and a margin.
@@ -107,6 +111,7 @@ class _Core:
     event_keys: MacKeyring
     documents: DocumentStore
     wishlists: DocumentStore
+    groups: DocumentStore
     claims: ClaimStore
     keys: KeyClaims
     invoker: ActorInvoker
@@ -150,8 +155,26 @@ def _core(edge: Edge, sidecar: aiohttp.ClientSession) -> _Core:
     invoker = ActorInvoker(sidecar, edge.command_keys)
     keys = KeyClaims(ActorClient(invoker, UNIQUE_KEY), claims)
     reminders = ActorReminders(sidecar, CUSTOMER.name)
+    groups = DocumentStore(sidecar, settings.state_store, GROUPS_KEY_PREFIX, event_keys)
     return _Core(
-        policy_of(settings), event_keys, documents, wishlists, claims, keys, invoker, reminders
+        policy_of(settings),
+        event_keys,
+        documents,
+        wishlists,
+        groups,
+        claims,
+        keys,
+        invoker,
+        reminders,
+    )
+
+
+def _actor_config(settings: Settings) -> ActorRuntimeConfig:
+    return ActorRuntimeConfig(
+        actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds),
+        actor_scan_interval=timedelta(seconds=settings.actor_scan_interval_seconds),
+        drain_ongoing_call_timeout=timedelta(seconds=20),
+        drain_rebalanced_actors=True,
     )
 
 
@@ -166,24 +189,23 @@ async def _register_actors(
             core.policy,
             sessions=sessions,
             reminders=core.reminders,
+            groups=LiveGroups(core.groups, tuple(settings.groups)),
         )
         wishlists = WishlistShell(str(actor_id.id), core.documents, core.wishlists, core.policy)
         return Customer(ctx, actor_id, CustomerHandlers(shell, facts, wishlists))
+
+    def registry(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
+        shell = GroupRegistryShell(core.groups, tuple(settings.groups), settings.default_group)
+        return CustomerGroupRegistry(ctx, actor_id, shell)
 
     def unique_key(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
         shell = UniqueKeyShell(str(actor_id.id), core.claims, core.documents)
         return UniqueKey(ctx, actor_id, shell)
 
-    ActorRuntime.set_actor_config(
-        ActorRuntimeConfig(
-            actor_idle_timeout=timedelta(seconds=settings.actor_idle_timeout_seconds),
-            actor_scan_interval=timedelta(seconds=settings.actor_scan_interval_seconds),
-            drain_ongoing_call_timeout=timedelta(seconds=20),
-            drain_rebalanced_actors=True,
-        )
-    )
+    ActorRuntime.set_actor_config(_actor_config(settings))
     serializer = PlainJSONSerializer()
-    for actor, factory in ((Customer, customer), (UniqueKey, unique_key)):
+    hosted = ((Customer, customer), (UniqueKey, unique_key), (CustomerGroupRegistry, registry))
+    for actor, factory in hosted:
         await host.register_actor(
             actor,
             message_serializer=serializer,
@@ -211,7 +233,9 @@ async def start(edge: Edge, host: DaprActor) -> Services:
     store = _session_store(edge, database)
     await _register_actors(host, settings, core, facts, ActorSessions(store))
     services = _services(edge, sidecar, database, core, _Accounts(secrets, store))
-    await record_groups(database, list(settings.groups))
+    await record_groups(
+        database, await registered_groups(database, settings.app_id, settings.groups)
+    )
     services.ended_feed.start()
     # Customers' tokens are answered 503 until the ended sessions are known.
     await services.ended_feed.wait_current(within=5)
@@ -285,6 +309,8 @@ def _services(
         exports=Exports(stored, database, throttles),
         lookups=Lookups(stored, database),
         wishlists=WishlistReads(stored),
+        groups=GroupReads(database, settings.app_id, tuple(settings.groups)),
+        group_actors=CustomerActors(ActorClient(core.invoker, GROUPS)),
     )
 
 

@@ -23,6 +23,7 @@ from service.actor_replies import CustomerActors
 from service.authentication import Authenticator, Principal
 from service.background import Background
 from service.export import Exports
+from service.group_reads import GroupReads
 from service.lookups import Lookups
 from service.origin import DIRECT, Origin
 from service.sessions import Client, SessionFlows
@@ -51,6 +52,8 @@ class Services:
     exports: Exports
     lookups: Lookups
     wishlists: WishlistReads
+    groups: GroupReads
+    group_actors: CustomerActors
 
 
 async def services(request: Request) -> Services:
@@ -81,6 +84,8 @@ Segments = Annotated[SegmentStore, Depends(_part(lambda s: s.segments))]
 ExportsDep = Annotated[Exports, Depends(_part(lambda s: s.exports))]
 LookupsDep = Annotated[Lookups, Depends(_part(lambda s: s.lookups))]
 WishlistsRead = Annotated[WishlistReads, Depends(_part(lambda s: s.wishlists))]
+GroupsRead = Annotated[GroupReads, Depends(_part(lambda s: s.groups))]
+GroupActors = Annotated[CustomerActors, Depends(_part(lambda s: s.group_actors))]
 
 
 async def _principal(request: Request, services: AppServices) -> Principal:

@@ -761,3 +761,57 @@ class WishlistItemReply(BaseModel):
     item: WishlistItemOut
     # The wishlist's version after the change (its ETag).
     version: int
+
+
+# -- customer groups ----------------------------------------------------------------------
+
+GroupIdIn = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+GroupName = Annotated[SafeText, Field(min_length=1, max_length=100)]
+GroupDescription = Annotated[MultilineText, Field(max_length=500)]
+
+
+class CustomerGroupCreate(BaseModel):
+    model_config = ConfigDict(
+        **_STRICT,
+        json_schema_extra={
+            "examples": [{"id": "gold", "name": "Gold", "attributes": {"discount_percent": 5}}]
+        },
+    )
+
+    id: GroupIdIn
+    name: GroupName
+    description: GroupDescription | None = None
+    attributes: FreeFormJSON = Field(default_factory=dict)
+
+
+class CustomerGroupUpdate(BaseModel):
+    model_config = _STRICT
+
+    name: GroupName | None = None
+    description: GroupDescription | None = None
+    attributes: FreeFormJSON | None = None
+    active: bool | None = None
+
+    _required = field_validator("name", "attributes", "active")(_not_null)
+
+    def to_changes(self) -> dict[str, Any]:
+        return _as_document(self)
+
+
+class CustomerGroupOut(BaseModel):
+    id: str
+    name: str
+    description: str | None
+    attributes: dict[str, Any]
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class CustomerGroupReply(BaseModel):
+    customer_group: CustomerGroupOut
+
+
+class CustomerGroupList(BaseModel):
+    customer_groups: list[CustomerGroupOut]

@@ -30,6 +30,7 @@ from actors.customer_protocol import (
     ReadCustomer,
     SecondFactor,
 )
+from actors.group_registry import GROUPS, CustomerGroupRegistry, GroupRegistryShell
 from actors.hosting import HostedActor, PerCallActors, serve_per_call
 from actors.key_claims import refusal_for
 from actors.protocol import ActorType, FieldProblem, Refused
@@ -42,7 +43,11 @@ from domain.errors import DomainError, Refusal
 from domain.sessions import Access
 from service.actor_replies import PROBLEMS, refusal_problem
 
-HOSTED = [(Customer, CUSTOMER, CustomerHandlers), (UniqueKey, UNIQUE_KEY, UniqueKeyShell)]
+HOSTED = [
+    (Customer, CUSTOMER, CustomerHandlers),
+    (UniqueKey, UNIQUE_KEY, UniqueKeyShell),
+    (CustomerGroupRegistry, GROUPS, GroupRegistryShell),
+]
 
 
 @pytest.mark.parametrize(("actor", "declared", "handlers"), HOSTED)
@@ -102,6 +107,8 @@ def test_the_wire_names_are_the_contract() -> None:
         *("get", "get_addresses", "get_preferences"),
     ]
     assert [m.name for m in UNIQUE_KEY.methods] == ["claim", "release"]
+    assert GROUPS.name == "CustomerGroupRegistry"
+    assert [m.name for m in GROUPS.methods] == ["create_group", "update_group", "delete_group"]
 
 
 def test_a_method_is_declared_once() -> None:

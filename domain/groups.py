@@ -1,0 +1,244 @@
+"""Customer groups: the registry of groups, its decisions and events.
+
+All groups are one document (the registry), changed by one actor, so changes
+are serialized; each group has its own ``version``. The configured list
+(``CUSTOMER_GROUPS``) seeds the registry until its first change is stored.
+
+A group is retired (``active: false``) before it is deleted: a retired group is
+given to no customer any more (create and update validate ``customer_group_id``
+against the active groups), its customers are moved elsewhere (by a job:
+a group may hold a million customers), and it can be deleted once no live
+customer is in it. The default group can be neither retired nor deleted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from domain.errors import (
+    DefaultGroupRequired,
+    FieldError,
+    GroupExists,
+    GroupInUse,
+    GroupNotFound,
+    GroupNotRetired,
+    InvalidFields,
+    VersionMismatch,
+)
+from domain.events import diff
+from domain.model import timestamp
+
+GROUP_CREATED = "customer_group.created"
+GROUP_UPDATED = "customer_group.updated"
+GROUP_RETIRED = "customer_group.retired"
+GROUP_DELETED = "customer_group.deleted"
+GROUP_EVENT_TYPES = (GROUP_CREATED, GROUP_UPDATED, GROUP_RETIRED, GROUP_DELETED)
+
+GROUP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
+# The one registry: the id of its actor and of its document.
+REGISTRY_ID = "registry"
+# Configured groups have no creation time of their own: they show this one.
+SEEDED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CustomerGroup:
+    id: str
+    name: str
+    description: str | None
+    attributes: dict[str, Any]
+    active: bool
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "description": self.description,
+            "attributes": self.attributes,
+            "active": self.active,
+            "version": self.version,
+            "created_at": timestamp(self.created_at),
+            "updated_at": timestamp(self.updated_at),
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> CustomerGroup:
+        return cls(
+            id=doc["id"],
+            name=doc["name"],
+            description=doc.get("description"),
+            attributes=dict(doc.get("attributes") or {}),
+            active=bool(doc["active"]),
+            version=int(doc["version"]),
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            updated_at=datetime.fromisoformat(doc["updated_at"]),
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GroupRegistry:
+    groups: tuple[CustomerGroup, ...]
+
+    @classmethod
+    def seeded(cls, configured: tuple[str, ...], at: datetime) -> GroupRegistry:
+        """The configured groups, as the registry holds them until its first change."""
+        return cls(tuple(CustomerGroup(g, g, None, {}, True, 1, at, at) for g in configured))
+
+    def get(self, group_id: str) -> CustomerGroup | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+    def active(self) -> frozenset[str]:
+        """The groups a customer may be given."""
+        return frozenset(g.id for g in self.groups if g.active)
+
+    def to_document(self) -> dict[str, Any]:
+        return {"groups": [g.to_document() for g in self.groups]}
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> GroupRegistry:
+        return cls(tuple(CustomerGroup.from_document(g) for g in doc.get("groups") or ()))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CreateGroup:
+    id: str
+    name: str
+    description: str | None = None
+    attributes: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpdateGroup:
+    id: str
+    # Sent fields only: name, description, attributes, active.
+    changes: dict[str, Any]
+    if_match: tuple[int, ...] | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeleteGroup:
+    id: str
+    # Whether a live customer is in the group, as the read model says.
+    in_use: bool
+    if_match: tuple[int, ...] | None = None
+
+
+GroupCommand = CreateGroup | UpdateGroup | DeleteGroup
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GroupEvent:
+    type: str
+    group_id: str
+    version: int
+    occurred_at: datetime
+    changes: dict[str, dict[str, Any]]
+    snapshot: dict[str, Any] | None  # None: deleted
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "group_id": self.group_id,
+            "version": self.version,
+            "occurred_at": timestamp(self.occurred_at),
+            "changes": self.changes,
+        }
+        if self.snapshot is None:
+            data["deleted"] = True
+        else:
+            data["snapshot"] = self.snapshot
+        return data
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GroupDecision:
+    after: GroupRegistry
+    event: GroupEvent | None
+    group_id: str
+
+
+_UPDATABLE = frozenset({"name", "description", "attributes", "active"})
+
+
+def _existing(
+    registry: GroupRegistry, group_id: str, if_match: tuple[int, ...] | None
+) -> CustomerGroup:
+    group = registry.get(group_id)
+    if group is None:
+        raise GroupNotFound(f"customer group {group_id} does not exist")
+    if if_match is not None and group.version not in if_match:
+        raise VersionMismatch(
+            f"group is at version {group.version}, not " + ", ".join(map(str, if_match))
+        )
+    return group
+
+
+def _replaced(registry: GroupRegistry, group: CustomerGroup) -> GroupRegistry:
+    groups = tuple(group if g.id == group.id else g for g in registry.groups)
+    if registry.get(group.id) is None:
+        groups = (*groups, group)
+    return GroupRegistry(groups)
+
+
+def decide_group(
+    registry: GroupRegistry, command: GroupCommand, now: datetime, default_group: str | None
+) -> GroupDecision:
+    if isinstance(command, CreateGroup):
+        if not GROUP_ID.fullmatch(command.id):
+            raise InvalidFields(
+                [FieldError("id", "lower-case letters, digits, '-' and '_' (1-50)", "pattern")]
+            )
+        if registry.get(command.id) is not None:
+            raise GroupExists(f"customer group {command.id} exists")
+        group = CustomerGroup(
+            command.id,
+            command.name,
+            command.description,
+            dict(command.attributes),
+            True,
+            1,
+            now,
+            now,
+        )
+        event = GroupEvent(
+            GROUP_CREATED, group.id, 1, now, diff(None, group.to_document()), group.to_document()
+        )
+        return GroupDecision(_replaced(registry, group), event, group.id)
+    group = _existing(registry, command.id, command.if_match)
+    if isinstance(command, DeleteGroup):
+        if group.id == default_group:
+            raise DefaultGroupRequired("the default group cannot be deleted")
+        if group.active:
+            raise GroupNotRetired("retire the group (active: false) before deleting it")
+        if command.in_use:
+            raise GroupInUse("live customers are in this group; move them first")
+        remaining = GroupRegistry(tuple(g for g in registry.groups if g.id != group.id))
+        event = GroupEvent(GROUP_DELETED, group.id, group.version + 1, now, {}, None)
+        return GroupDecision(remaining, event, group.id)
+    unknown = sorted(command.changes.keys() - _UPDATABLE)
+    if unknown:
+        raise InvalidFields(
+            [FieldError(name, "cannot be changed", "read_only") for name in unknown]
+        )
+    updated = dataclasses.replace(group, **command.changes)
+    if updated == group:
+        return GroupDecision(registry, None, group.id)
+    if not updated.active and group.id == default_group:
+        raise DefaultGroupRequired("the default group cannot be retired")
+    updated = dataclasses.replace(updated, version=group.version + 1, updated_at=now)
+    retired = group.active and not updated.active
+    snapshot = updated.to_document()
+    event = GroupEvent(
+        GROUP_RETIRED if retired else GROUP_UPDATED,
+        group.id,
+        updated.version,
+        now,
+        diff(group.to_document(), snapshot),
+        snapshot,
+    )
+    return GroupDecision(_replaced(registry, updated), event, group.id)

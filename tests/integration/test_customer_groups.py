@@ -1,0 +1,185 @@
+"""Customer groups on the real stack: the registry, its events, and the live set
+that creates and updates of customers are validated against."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import asyncpg
+import httpx
+
+from tests.integration.conftest import CallerSidecars, EventSink, customer_body, customer_token
+from tests.support.documents import stored_document
+from tests.support.polling import eventually
+
+GROUPS = "/api/v1/customer-groups"
+CUSTOMERS = "/api/v1/customers"
+INVOKE = "/v1.0/invoke/customer-service/method"
+
+
+def problem(response: httpx.Response, status: int, slug: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["type"].endswith(":" + slug), body
+    return body
+
+
+async def stored_registry(db: asyncpg.Connection) -> Any:
+    return await db.fetchval(
+        "SELECT convert_from(value, 'UTF8') FROM dapr_state WHERE key = $1",
+        "customer-service||customer-groups:registry",
+    )
+
+
+async def test_every_signed_in_caller_lists_the_groups(
+    api: httpx.AsyncClient, anonymous: httpx.AsyncClient, caller_sidecars: CallerSidecars
+) -> None:
+    listed = await api.get(GROUPS)
+    assert listed.status_code == 200, listed.text
+    ids = {g["id"] for g in listed.json()["customer_groups"]}
+    assert {"retail", "wholesale", "vip"} <= ids  # the configured list seeds them
+    customer = (await api.post(CUSTOMERS, json=customer_body())).json()["customer"]
+    own = {"authorization": f"Bearer {customer_token(customer['id'])}"}
+    assert (await anonymous.get(GROUPS, headers=own)).status_code == 200
+    problem(
+        await anonymous.post(GROUPS, json={"id": "mine", "name": "x"}, headers=own),
+        403,
+        "forbidden",
+    )
+    problem(await anonymous.get(f"{GROUPS}/retail", headers=own), 403, "forbidden")
+    assert (await anonymous.get(GROUPS)).status_code == 401
+    sidecar = caller_sidecars("order-service")
+    async with httpx.AsyncClient(
+        base_url=sidecar.url, headers={"dapr-api-token": sidecar.api_token}
+    ) as orders:  # a read caller
+        assert (await orders.get(INVOKE + GROUPS)).status_code == 200
+        assert (
+            await orders.post(INVOKE + GROUPS, json={"id": "x", "name": "x"})
+        ).status_code == 403
+
+
+async def test_bad_group_bodies_are_422_and_nothing_is_stored(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    before = await stored_registry(db)
+    refused = problem(
+        await api.post(
+            GROUPS,
+            json={
+                "id": "Not An Id!",
+                "name": "",
+                "attributes": {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}},
+                "x": 1,
+            },
+        ),
+        422,
+        "validation-failed",
+    )
+    assert {e["field"].split(".")[0] for e in refused["errors"]} == {
+        "id",
+        "name",
+        "attributes",
+        "x",
+    }
+    problem(await api.patch(f"{GROUPS}/retail", json={"active": None}), 422, "validation-failed")
+    problem(await api.get(f"{GROUPS}/NOPE"), 422, "validation-failed")
+    problem(await api.get(f"{GROUPS}/no-such-group"), 404, "customer-group-not-found")
+    problem(
+        await api.patch(f"{GROUPS}/no-such-group", json={"name": "x"}),
+        404,
+        "customer-group-not-found",
+    )
+    problem(await api.delete(f"{GROUPS}/no-such-group"), 404, "customer-group-not-found")
+    problem(
+        await api.post(GROUPS, json={"id": "retail", "name": "again"}), 409, "customer-group-exists"
+    )
+    assert await stored_registry(db) == before
+
+
+async def test_the_default_group_stays(api: httpx.AsyncClient) -> None:
+    problem(
+        await api.patch(f"{GROUPS}/retail", json={"active": False}), 409, "default-group-required"
+    )
+    problem(await api.delete(f"{GROUPS}/retail"), 409, "default-group-required")
+    shown = await api.get(f"{GROUPS}/retail")
+    assert shown.json()["customer_group"]["active"] is True
+
+
+async def test_a_group_lives_is_retired_emptied_and_deleted(
+    api: httpx.AsyncClient, db: asyncpg.Connection, event_sink: EventSink
+) -> None:
+    group_id = f"g-{secrets.token_hex(4)}"
+    made = await api.post(
+        GROUPS,
+        json={"id": group_id, "name": "Gold", "description": "Best", "attributes": {"discount": 5}},
+    )
+    assert made.status_code == 201, made.text
+    assert (made.headers["etag"], made.headers["location"]) == ('"1"', f"{GROUPS}/{group_id}")
+    assert made.json()["customer_group"]["attributes"] == {"discount": 5}
+
+    # The live set: a customer may be given the new group at once.
+    member = await api.post(CUSTOMERS, json=customer_body(customer_group_id=group_id))
+    assert member.status_code == 201, member.text
+    cid = member.json()["customer"]["id"]
+
+    problem(await api.delete(f"{GROUPS}/{group_id}"), 409, "customer-group-not-retired")
+    stale = await api.patch(
+        f"{GROUPS}/{group_id}", json={"active": False}, headers={"if-match": '"9"'}
+    )
+    problem(stale, 412, "version-mismatch")
+    retired = await api.patch(
+        f"{GROUPS}/{group_id}", json={"active": False}, headers={"if-match": '"1"'}
+    )
+    assert retired.status_code == 200, retired.text
+    assert (retired.json()["customer_group"]["active"], retired.headers["etag"]) == (False, '"2"')
+
+    # Retired: given to no one any more, by a create or an update.
+    refused = problem(
+        await api.post(CUSTOMERS, json=customer_body(customer_group_id=group_id)),
+        422,
+        "validation-failed",
+    )
+    assert [e["field"] for e in refused["errors"]] == ["customer_group_id"]
+    other = (await api.post(CUSTOMERS, json=customer_body())).json()["customer"]
+    moved_in = await api.patch(f"{CUSTOMERS}/{other['id']}", json={"customer_group_id": group_id})
+    problem(moved_in, 422, "validation-failed")
+
+    async def projected(version: int) -> bool | None:
+        row = await db.fetchval("SELECT version FROM customers WHERE id = $1::uuid", cid)
+        return True if row == version else None
+
+    await eventually(lambda: projected(1), what="the member in the read model")
+    problem(await api.delete(f"{GROUPS}/{group_id}"), 409, "customer-group-in-use")
+    moved = await api.patch(f"{CUSTOMERS}/{cid}", json={"customer_group_id": "retail"})
+    assert moved.status_code == 200
+    await eventually(lambda: projected(2), what="the member moved in the read model")
+    deleted = await api.delete(f"{GROUPS}/{group_id}")
+    assert deleted.status_code == 204, deleted.text
+    problem(await api.get(f"{GROUPS}/{group_id}"), 404, "customer-group-not-found")
+    assert group_id not in {g["id"] for g in (await api.get(GROUPS)).json()["customer_groups"]}
+
+    async def events() -> list[dict[str, Any]] | None:
+        found = await event_sink.for_subject(group_id)
+        return found if len(found) == 3 else None
+
+    seen = sorted(
+        await eventually(events, what="the group's events"), key=lambda e: e["data"]["version"]
+    )
+    assert [e["type"] for e in seen] == [
+        "customer_group.created",
+        "customer_group.retired",
+        "customer_group.deleted",
+    ]
+    assert seen[1]["data"]["changes"]["active"] == {"before": True, "after": False}
+    assert seen[2]["data"]["deleted"] is True
+
+    async def row_gone() -> bool | None:
+        row = await db.fetchval("SELECT id FROM customer_groups WHERE id = $1", group_id)
+        return True if row is None else None
+
+    await eventually(row_gone, what="the read model's group list")
+    document = await stored_document(db, cid)
+    assert document is not None
+    assert document["customer_group_id"] == "retail"
