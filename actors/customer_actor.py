@@ -95,10 +95,14 @@ def _wishlist(done: WishlistDecision | Refusing) -> WishlistShown | Refusing:
     if isinstance(done, Refused):
         return done
     wishlist = done.after.get(done.wishlist_id)
-    version = done.event.version if done.event is not None else None
+    # A deleted wishlist is only in its event; any other is at its event's version.
+    if done.event is not None:
+        version = done.event.version
+    else:
+        version = wishlist.version if wishlist is not None else 0
     return WishlistShown(
         wishlist=None if wishlist is None else wishlist.to_document(),
-        version=version if version is not None else (wishlist.version if wishlist else 0),
+        version=version,
         item_id=done.item_id,
         created=done.created,
         committed=done.event is not None,

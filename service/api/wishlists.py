@@ -67,9 +67,8 @@ async def create_wishlist(
     )
     shown = await customers.ask(str(customer_id), CREATE_WISHLIST, command)
     assert shown.wishlist is not None  # a create answers the wishlist it made
-    response.headers["Location"] = f"{router.prefix}/{shown.wishlist['id']}".replace(
-        "{customer_id}", str(customer_id)
-    )
+    location = f"/api/v1/customers/{customer_id}/wishlists/{shown.wishlist['id']}"
+    response.headers["Location"] = location
     if not shown.committed:
         response.headers["Idempotent-Replayed"] = "true"
     return _wishlist(response, shown)
