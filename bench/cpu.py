@@ -2,7 +2,9 @@
 
 Every process the bench started is a descendant of it; each is named by its
 role (the API, the worker, daprd, Postgres with all its backends, Redis,
-placement) and the load generator is the bench process itself.
+placement) and the load generator is the bench process itself. Driving a
+stack it did not start (``--url``), the bench samples every process of the
+machine by the same roles, so anything else running shows in the figures.
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ from collections import defaultdict
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+_INIT = 1
+_sampled_root: int | None = None  # None: the bench's own process tree
+
+
+def sample_whole_machine() -> None:
+    global _sampled_root
+    _sampled_root = _INIT
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
@@ -69,9 +78,9 @@ def _roles(root: int, tree: dict[int, tuple[int, int]]) -> dict[int, str]:
 
     def of(pid: int) -> str:
         if pid not in roles:
-            own = "load generator" if pid == root else role(_cmdline(pid))
+            own = "load generator" if pid == os.getpid() else role(_cmdline(pid))
             parent = tree[pid][0] if pid in tree else None
-            if own == "other" and parent in tree and parent != root:
+            if own == "other" and parent in tree and parent not in (root, os.getpid()):
                 own = of(parent)
             roles[pid] = own
         return roles[pid]
@@ -85,7 +94,7 @@ class CpuSampler:
     """CPU seconds per role between ``start()`` and ``stop()``, as % of one core."""
 
     def __init__(self, root: int | None = None) -> None:
-        self._root = root or os.getpid()
+        self._root = root or _sampled_root or os.getpid()
         self._before: dict[int, tuple[int, int]] = {}
         self._started = 0.0
 
