@@ -5,6 +5,7 @@ role (the API, the worker, daprd, Postgres with all its backends, Redis,
 placement) and the load generator is the bench process itself. Driving a
 stack it did not start (``--url``), the bench samples every process of the
 machine by the same roles, so anything else running shows in the figures.
+On its own stack, ``elsewhere`` is what the rest of the machine used meanwhile.
 """
 
 from __future__ import annotations
@@ -96,10 +97,12 @@ class CpuSampler:
     def __init__(self, root: int | None = None) -> None:
         self._root = root or _sampled_root or os.getpid()
         self._before: dict[int, tuple[int, int]] = {}
+        self._machine_before = 0
         self._started = 0.0
 
     def start(self) -> None:
         self._before = _tree(self._root)
+        self._machine_before = _machine_ticks()
         self._started = time.monotonic()
 
     def stop(self) -> dict[str, float]:
@@ -110,4 +113,15 @@ class CpuSampler:
         for pid, (_, ticks) in after.items():
             used = ticks - self._before.get(pid, (0, 0))[1]
             shares[roles[pid]] += 100.0 * used / _TICKS / elapsed
+        # What the machine spent outside the sampled processes (another job
+        # running beside the bench): it competed for the same two cores.
+        machine = 100.0 * (_machine_ticks() - self._machine_before) / _TICKS / elapsed
+        shares["elsewhere"] = max(0.0, machine - sum(shares.values()))
         return dict(shares)
+
+
+def _machine_ticks() -> int:
+    """Busy ticks of every CPU since boot (all but idle and iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return user + nice + system + irq + softirq + steal
