@@ -22,10 +22,12 @@ from domain.policy import Policy
 from readmodel.projection import apply_snapshot
 from readmodel.rebuild import rebuild
 from readmodel.reconcile import Erasures, next_batch
+from readmodel.rekey_claims import rekey_claims
 from service.schemas import ADDRESS_EXAMPLE
 from tests.integration.conftest import EventSink, customer_body
 from tests.integration.test_read_model import STATE_TABLE_DDL, fresh_database
 from tests.support.accounts import CUSTOMERS, PASSWORD, Account, register, sign_up, stored_holder
+from tests.support.documents import stored_customers_with
 from tests.support.polling import eventually
 from tests.support.stacks import ERASURE_GRACE_SECONDS
 from tests.unit.builders import US_ADDRESS, create_command
@@ -318,3 +320,15 @@ async def test_rebuild_and_any_delivery_order_map_an_erased_customer_to_its_tomb
         )
     finally:
         await conn.close()
+
+
+async def test_tools_that_walk_every_document_pass_over_tombstones(
+    api: httpx.AsyncClient, db: asyncpg.Connection, infra: Infrastructure
+) -> None:
+    body = customer_body()
+    customer_id = (await api.post(CUSTOMERS, json=body)).json()["customer"]["id"]
+    erased = await api.post(f"{CUSTOMERS}/{customer_id}/erasure", json={"immediate": True})
+    assert erased.json()["erased"] is True
+    report = await rekey_claims(infra.postgres_dsn, dry_run=True)
+    assert report.examined >= 1
+    assert await stored_customers_with(db, body["email"]) == []
