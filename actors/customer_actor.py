@@ -21,6 +21,8 @@ from actors.customer_protocol import (
     ChallengeAnswer,
     CustomerShown,
     EmailChange,
+    ErasureAsk,
+    ErasureShown,
     FactorsAndPassword,
     Outcome,
     PasswordAttempt,
@@ -39,10 +41,13 @@ from actors.customer_reads import show_addresses, show_customer, show_preference
 from actors.customer_shell import CustomerShell, Done, Known, Refusing
 from actors.hosting import actor_class
 from actors.protocol import Refused
+from actors.reminders import ERASURE_REMINDER
 from actors.sign_in import SignInFacts
 from domain import commands
 from domain.authentication import INVALID_TOKEN, redeemable
+from domain.erasure import erasure_due
 from domain.errors import Refusal
+from domain.model import timestamp
 
 R = TypeVar("R")
 
@@ -152,6 +157,58 @@ class CustomerHandlers:
 
     async def send_notice(self, command: commands.SendNotice) -> VersionShown | Refusing:
         return _shown(await self._shell.execute(command), _version)
+
+    # -- data protection ---------------------------------------------------------------
+
+    async def request_erasure(self, request: ErasureAsk) -> ErasureShown | Refusing:
+        """An admin's request needs no password; an immediate one erases in this turn."""
+        if request.access is None:
+            known = await self._shell.stored()
+            if isinstance(known, Refused):
+                return known
+            password_ok = False
+        else:
+            checked = await self._password_checked(request)
+            if isinstance(checked, Refused):
+                return checked
+            known, password_ok = checked
+        command = commands.RequestErasure(
+            immediate=request.immediate, password_ok=password_ok, access=request.access
+        )
+        done = await self._shell.run(known, command)
+        if isinstance(done, Refused) or not request.immediate:
+            return _shown(done, self._erasure)
+        return await self.erase_if_due(commands.EraseIfDue())
+
+    async def cancel_erasure(self, command: commands.CancelErasure) -> VersionShown | Refusing:
+        return _shown(await self._shell.execute(command), _version)
+
+    async def erase_if_due(self, command: commands.EraseIfDue) -> ErasureShown | Refusing:
+        """Erase now if that is due; else set the reminder again (the sweep's way
+        to give a deadline without one, e.g. of a soft delete older than reminders)."""
+        done = await self._shell.execute(command)
+        if not isinstance(done, Refused) and not done.committed:
+            await self._shell.remind(done.state)
+        return _shown(done, self._erasure)
+
+    async def reminder(self, name: str) -> None:
+        """A reminder fired: erase if that is due now, whatever the reminder says."""
+        if name == ERASURE_REMINDER:
+            await self._shell.execute(commands.EraseIfDue())
+
+    def _erasure(self, done: Done) -> ErasureShown:
+        state = done.state
+        if state.erased_at is not None:
+            scheduled: str | None = timestamp(state.erased_at)
+        else:
+            due = erasure_due(state, self._shell.policy)
+            scheduled = timestamp(due) if due is not None else None
+        return ErasureShown(
+            scheduled_for=scheduled,
+            erased=state.erased,
+            version=state.version,
+            committed=done.committed,
+        )
 
     # -- sign-in: establish the facts from secrets, then decide as usual ------------
 

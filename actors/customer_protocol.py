@@ -104,6 +104,14 @@ class EmailChange(SteppedUp):
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ErasureAsk(SteppedUp):
+    """An erasure asked for: by the customer with its password (sealed), or by an
+    admin (no ``access``, no password), who may ask for it at once."""
+
+    immediate: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class PasswordReset(Sparse):
     """A reset token's digest and the new password (sealed): the actor hashes it
     only for a token it holds."""
@@ -132,6 +140,14 @@ class CustomerShown(Committed):
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 class VersionShown(Committed):
     version: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class ErasureShown(VersionShown):
+    """When the erasure is due (None: nothing is pending), and whether it is done."""
+
+    scheduled_for: str | None
+    erased: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -204,6 +220,10 @@ CONFIRM_EMAIL_CHANGE = CUSTOMER.method(
     "confirm_email_change", commands.ConfirmEmailChange, CustomerShown
 )
 SEND_NOTICE = CUSTOMER.method("send_notice", commands.SendNotice, VersionShown)
+REQUEST_ERASURE = CUSTOMER.method("request_erasure", ErasureAsk, ErasureShown)
+CANCEL_ERASURE = CUSTOMER.method("cancel_erasure", commands.CancelErasure, VersionShown)
+# The worker's sweep, for an erasure whose reminder was lost.
+ERASE_IF_DUE = CUSTOMER.method("erase_if_due", commands.EraseIfDue, ErasureShown)
 
 GET = CUSTOMER.method("get", ReadCustomer, CustomerShown)
 # A request that names no customer session (an empty body, as callers of an

@@ -44,6 +44,8 @@ def visible(
             return Refused(exc.code, exc.detail)
     if customer is None:
         return Refused(Refusal.NOT_FOUND, f"customer {customer_id} does not exist")
+    if customer.erased:
+        return Refused(Refusal.ERASED, f"customer {customer_id} was erased")
     if customer.deleted and not include_deleted:
         return Refused(Refusal.DELETED, f"customer {customer_id} is deleted")
     return customer

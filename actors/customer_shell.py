@@ -38,6 +38,7 @@ from actors.protocol import FieldProblem, Refused
 from domain.claims import FENCE
 from domain.commands import Command
 from domain.decide import decide
+from domain.erasure import erasure_due
 from domain.errors import DomainError, InvalidFields, Refusal
 from domain.events import ADDRESS_CREATED, CUSTOMER_CREATED, CUSTOMER_REGISTERED, CustomerEvent
 from domain.model import Customer
@@ -71,6 +72,11 @@ class Claims(Protocol):
     async def claim(self, key: str, customer_id: str) -> ClaimOutcome: ...
 
     async def release(self, key: str, customer_id: str) -> None: ...
+
+
+class Reminders(Protocol):
+    async def set(self, actor_id: str, due: datetime | None, now: datetime) -> None:
+        """Wake the actor up at ``due`` (None: never); best effort."""
 
 
 class Sessions(Protocol):
@@ -111,17 +117,23 @@ class CustomerShell:
         monotonic: Callable[[], float] = time.monotonic,
         *,
         sessions: Sessions,
+        reminders: Reminders | None = None,
     ) -> None:
         self.customer_id = customer_id
         self._store = store
         self._keys = keys
         self._policy = policy
         self._sessions = sessions
+        self._reminders = reminders
         self._clock = clock
         self._monotonic = monotonic
 
     def now(self) -> datetime:
         return self._clock()
+
+    @property
+    def policy(self) -> Policy:
+        return self._policy
 
     async def stored(self) -> Known | Refusing:
         """What is stored now, with the ETag a write is guarded by."""
@@ -178,9 +190,19 @@ class CustomerShell:
             return failure
         _count(event)
         await self._release(sorted(unique_keys(known.customer) - unique_keys(after)))
-        if known.customer is not None and _epoch(known.customer) != _epoch(after):
+        before = known.customer
+        if before is not None and (_epoch(before) != _epoch(after) or after.erased):
             await self._sessions.end_all(self.customer_id, event.type)
+        due = erasure_due(after, self._policy)
+        if self._reminders is not None and due != erasure_due(before, self._policy):
+            await self._reminders.set(self.customer_id, due, event.occurred_at)
         return Done(after, event)
+
+    async def remind(self, customer: Customer) -> None:
+        """Set the erasure reminder for what ``customer`` says is due (nothing if none)."""
+        due = erasure_due(customer, self._policy)
+        if self._reminders is not None and due is not None:
+            await self._reminders.set(self.customer_id, due, self._clock())
 
     def _decide(self, before: Customer | None, command: Command) -> Decision | Refusing:
         try:

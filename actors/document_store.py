@@ -16,6 +16,8 @@ from typing import Any
 import aiohttp
 
 from actors.sidecar_http import JSON_HEADERS, TRANSPORT_FAILURES
+from domain.events import dataschema
+from observability.logging import current_traceparent
 from security import event_signature
 from security.macs import MacKeyring
 
@@ -118,6 +120,9 @@ class DocumentStore:
                 "type": event.type,
                 "subject": event.subject,
                 "partitionkey": event.subject,
+                "dataschema": dataschema(event.type),
+                # daprd publishes outbox events with an empty traceparent otherwise.
+                "traceparent": current_traceparent(),
             },
             "options": {"concurrency": "first-write", "consistency": "strong"},
         }

@@ -23,9 +23,10 @@ an actor to go stale, and an idle actor costs the app no memory.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, cast
 
-from dapr.actor import Actor, ActorInterface, actormethod
+from dapr.actor import Actor, ActorInterface, Remindable, actormethod
 from dapr.actor.id import ActorId
 from dapr.actor.runtime._method_context import ActorMethodContext
 from dapr.actor.runtime.context import ActorRuntimeContext
@@ -38,11 +39,25 @@ from observability.metrics import ACTOR_CALLS
 
 
 class HostedActor(Actor):  # type: ignore[misc]
-    """A Dapr actor that hands every call to its handlers (one per method)."""
+    """A Dapr actor that hands every call to its handlers (one per method), and a
+    reminder to their ``reminder`` method, if they have one (by name only: what
+    a reminder carries is not trusted)."""
 
     def __init__(self, ctx: ActorRuntimeContext, actor_id: ActorId, handlers: object) -> None:
         super().__init__(ctx, actor_id)
         self.handlers = handlers
+
+    async def receive_reminder(
+        self,
+        name: str,
+        state: bytes,
+        due_time: timedelta,
+        period: timedelta,
+        ttl: timedelta | None = None,
+    ) -> None:
+        reminder = getattr(self.handlers, "reminder", None)
+        if reminder is not None:
+            await reminder(name)
 
 
 class PerCallActors(ActorManager):  # type: ignore[misc]
@@ -87,7 +102,10 @@ def actor_class(actor_type: ActorType[Any], handlers: type) -> type[HostedActor]
         {m.name: actormethod(name=m.name)(_stub(m)) for m in actor_type.methods},
     )
     methods = {m.name: _delegate(actor_type, m) for m in actor_type.methods}
-    return cast(type[HostedActor], type(actor_type.name, (HostedActor, interface), methods))
+    # The SDK delivers reminders only to a class that names Remindable among its
+    # own bases (dapr/actor/runtime/_type_information.py).
+    bases = (HostedActor, interface, Remindable)
+    return cast(type[HostedActor], type(actor_type.name, bases, methods))
 
 
 def _stub(method: ActorMethod[Any, Any]) -> Callable[..., Awaitable[Any]]:

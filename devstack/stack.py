@@ -15,13 +15,14 @@ from typing import Any
 import yaml
 
 from devstack.processes import Process, StartupError, free_port, http_ready, wait_until
-from devstack.services import Placement, Postgres, Redis, Sidecar
+from devstack.services import Placement, Postgres, Redis, Scheduler, Sidecar
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 COMPONENTS_DIR = PROJECT_ROOT / "components"
 
 
 PUBSUB = "customer-pubsub"
+MAX_LEN_VARIABLE = "CUSTOMER_PUBSUB_MAX_LEN"
 
 
 def render_components(
@@ -52,6 +53,11 @@ def render_components(
                     item["value"] = redis_password
             if doc["metadata"]["name"] == PUBSUB and subscribers:
                 _grant_subscriptions(doc, subscribers)
+            if doc["metadata"]["name"] == PUBSUB and (max_len := os.environ.get(MAX_LEN_VARIABLE)):
+                # How many events the topic keeps (README "Data protection").
+                for item in doc["spec"]["metadata"]:
+                    if item["name"] == "maxLenApprox":
+                        item["value"] = str(int(max_len))
         for doc in documents:
             resolution = doc.get("spec", {}).get("nameResolution")
             if doc.get("kind") == "Configuration" and resolution:
@@ -81,12 +87,14 @@ def _grant_subscriptions(
 
 @dataclasses.dataclass
 class Infrastructure:
-    """Postgres, Redis and placement: started here, or given by address."""
+    """Postgres, Redis, placement and the scheduler: started here, or given by address."""
 
     postgres_dsn: str
     redis_address: str
     placement_address: str
     redis_password: str = ""
+    # Actor reminders (the erasure deadlines) live in the scheduler; "" for none.
+    scheduler_address: str = ""
     processes: list[Process] = dataclasses.field(default_factory=list)
     scratch: list[Path] = dataclasses.field(default_factory=list)
 
@@ -100,9 +108,9 @@ class Infrastructure:
 def start_infrastructure(root: Path, durable: bool = False) -> Infrastructure:
     """Throwaway servers on free ports under ``root``.
 
-    TEST_POSTGRES_DSN, TEST_REDIS_ADDRESS (with TEST_REDIS_PASSWORD) and
-    TEST_PLACEMENT_ADDRESS point the suite at servers that already run
-    (containers, a CI service) instead. ``durable``: Postgres with fsync and
+    TEST_POSTGRES_DSN, TEST_REDIS_ADDRESS (with TEST_REDIS_PASSWORD),
+    TEST_PLACEMENT_ADDRESS and TEST_SCHEDULER_ADDRESS point the suite at servers
+    that already run (containers, a CI service) instead. ``durable``: Postgres with fsync and
     Redis with an append-only file, as `make run` keeps them.
     """
     logs = root / "logs"
@@ -111,6 +119,7 @@ def start_infrastructure(root: Path, durable: bool = False) -> Infrastructure:
         redis_address=os.environ.get("TEST_REDIS_ADDRESS", ""),
         placement_address=os.environ.get("TEST_PLACEMENT_ADDRESS", ""),
         redis_password=os.environ.get("TEST_REDIS_PASSWORD", ""),
+        scheduler_address=os.environ.get("TEST_SCHEDULER_ADDRESS", ""),
     )
     try:
         if not infra.postgres_dsn:
@@ -132,6 +141,14 @@ def start_infrastructure(root: Path, durable: bool = False) -> Infrastructure:
             placement = Placement(free_port(), free_port(), free_port(), free_port(), logs)
             infra.processes.append(placement.start())
             infra.placement_address = placement.address
+        if not infra.scheduler_address:
+            scheduler = Scheduler(
+                *(free_port(), free_port(), free_port(), free_port(), free_port()),
+                data_dir=root / "scheduler",
+                log_dir=logs,
+            )
+            infra.processes.append(scheduler.start())
+            infra.scheduler_address = scheduler.address
     except BaseException:
         infra.stop()
         raise
@@ -304,7 +321,8 @@ def _start_app(
         join_placement,
         subscribers,
         app_health_path,
-        scheduler_address,
+        # A sidecar that hosts actors keeps their reminders in the scheduler.
+        scheduler_address or (infra.scheduler_address if join_placement else "") or None,
         log_dir,
     )
     # One metrics folder per replica: its processes add up in one scrape.

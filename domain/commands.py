@@ -213,6 +213,27 @@ class ConfirmEmailChange:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class RequestErasure(OnBehalf):
+    """Erase the customer after the grace, or at once (``immediate``: an admin's
+    only). The customer asks with its password (``password_ok``: it was right);
+    an admin (no ``access``) needs none."""
+
+    immediate: bool = False
+    password_ok: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CancelErasure(OnBehalf):
+    """Cancel an erasure still pending."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EraseIfDue:
+    """Erase the customer if its erasure is due (a reminder fired, or the sweep
+    found it): decided on the document alone, so a stale or forged one does nothing."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class SendNotice:
     """Tell the customer something that changes nothing of it: a registration
     attempted with its email, a lockout of its sign-in. ``kind`` is the event type."""
@@ -255,6 +276,9 @@ Command = (
     | ConfirmEmailChange
     | SendNotice
     | RecordOrder
+    | RequestErasure
+    | CancelErasure
+    | EraseIfDue
 )
 
 

@@ -36,6 +36,7 @@ from domain.authentication import (
 from domain.commands import (
     AddAddress,
     AttemptLogin,
+    CancelErasure,
     ChangePassword,
     Command,
     CompleteLogin,
@@ -44,12 +45,14 @@ from domain.commands import (
     CreateCustomer,
     DeleteCustomer,
     DisableTotp,
+    EraseIfDue,
     OnBehalf,
     RecordOrder,
     RegisterCustomer,
     RemoveAddress,
     RequestEmailChange,
     RequestEmailVerification,
+    RequestErasure,
     RequestPasswordReset,
     ResetPassword,
     RestoreCustomer,
@@ -61,6 +64,7 @@ from domain.commands import (
     UpdatePreferences,
     VerifyEmail,
 )
+from domain.erasure import decide_cancel_erasure, decide_erase_if_due, decide_request_erasure
 from domain.model import Customer
 from domain.notices import decide_send_notice
 from domain.orders import decide_record_order
@@ -95,6 +99,9 @@ _DECISIONS: dict[type[Any], Callable[[Customer | None, Any, datetime, Policy], D
     ConfirmEmailChange: decide_confirm_email_change,
     SendNotice: decide_send_notice,
     RecordOrder: decide_record_order,
+    RequestErasure: decide_request_erasure,
+    CancelErasure: decide_cancel_erasure,
+    EraseIfDue: decide_erase_if_due,
 }
 
 

@@ -36,6 +36,8 @@ class Refusal(enum.StrEnum):
     ALREADY_VERIFIED = "already_verified"
     SESSION_ENDED = "session_ended"
     WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a refusal code
+    ERASED = "erased"
+    ERASURE_NOT_PENDING = "erasure_not_pending"
     # Decided by the actor around the domain.
     EMAIL_TAKEN = "email_taken"
     LEGACY_ID_TAKEN = "legacy_id_taken"
@@ -78,6 +80,16 @@ class CustomerDeleted(DomainError):
 
 class CustomerNotDeleted(DomainError):
     code = Refusal.NOT_DELETED
+
+
+class CustomerErased(DomainError):
+    """Erased for good: only its id, when, and anonymous order counts are left."""
+
+    code = Refusal.ERASED
+
+
+class ErasureNotPending(DomainError):
+    code = Refusal.ERASURE_NOT_PENDING
 
 
 class VersionMismatch(DomainError):

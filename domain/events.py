@@ -2,8 +2,11 @@
 
 The wire form is the CloudEvent ``data`` of the contract:
 ``{customer_id, version, occurred_at, changes: {field: {before, after}}, snapshot}``.
-A consumer that keeps the highest ``version`` per customer is immune to the
-duplicates and reordering of an at-least-once outbox.
+A consumer that keeps the highest ``version``'s snapshot per customer is immune
+to the duplicates and reordering of an at-least-once outbox. An event that
+changes no field of the snapshot (a sign-in step, a notice, a token request)
+leaves ``snapshot`` out: personal data is not broadcast on every sign-in
+attempt, and the snapshot a consumer holds is still the current one.
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ PASSWORD_RESET_REQUESTED = "customer.password_reset_requested"  # noqa: S105 - a
 PASSWORD_CHANGED = "customer.password_changed"  # noqa: S105 - an event type
 EMAIL_CHANGE_REQUESTED = "customer.email_change_requested"
 EMAIL_CHANGED = "customer.email_changed"
+# Data protection (domain/erasure.py). ``customer.erased`` carries the tombstone
+# as its snapshot: the id, the version, ``erased_at`` and anonymous order counts.
+ERASURE_REQUESTED = "customer.erasure_requested"
+ERASURE_CANCELLED = "customer.erasure_cancelled"
+CUSTOMER_ERASED = "customer.erased"
 # Notices: nothing of the customer changes but a count (domain/notices.py).
 REGISTRATION_ATTEMPTED = "customer.registration_attempted"
 # Not a change: the current snapshot published again by the reconciler,
@@ -71,7 +79,43 @@ EVENT_TYPES = (
     EMAIL_CHANGE_REQUESTED,
     EMAIL_CHANGED,
     REGISTRATION_ATTEMPTED,
+    ERASURE_REQUESTED,
+    ERASURE_CANCELLED,
+    CUSTOMER_ERASED,
 )
+
+# Types whose change never touches the public snapshot (only credentials or the
+# count of notices): their events carry no snapshot. ``customer.password_changed``
+# changes none of it either but keeps it: its snapshot's email is the address
+# the notification service warns.
+WITHOUT_SNAPSHOT = frozenset(
+    {
+        LOGIN_FAILED,
+        SECOND_FACTOR_REQUESTED,
+        CUSTOMER_LOCKED,
+        TOTP_ENROLLMENT_STARTED,
+        EMAIL_VERIFICATION_REQUESTED,
+        PASSWORD_RESET_REQUESTED,
+        EMAIL_CHANGE_REQUESTED,
+        REGISTRATION_ATTEMPTED,
+        ERASURE_REQUESTED,
+        ERASURE_CANCELLED,
+    }
+)
+
+# The CloudEvent ``dataschema`` of every customer event: the version of the
+# ``data`` layout (2: ``snapshot`` is left out by the types above). The type
+# names stay; a consumer tells layouts apart by this attribute.
+EVENT_SCHEMA = "urn:customer-service:schema:customer-event:2"
+
+
+def dataschema(event_type: str) -> str:
+    """The schema of an event's ``data``: the customer event's, or one of the
+    derived events' own (segment changes, dead letters, heartbeats), version 1."""
+    if event_type in EVENT_TYPES or event_type == CUSTOMER_RESYNCED:
+        return EVENT_SCHEMA
+    return f"urn:customer-service:schema:{event_type}:1"
+
 
 # Fields that change with every version and say nothing on their own.
 _BOOKKEEPING = frozenset({"id", "version", "created_at", "updated_at"})
@@ -84,19 +128,21 @@ class CustomerEvent:
     version: int
     occurred_at: datetime
     changes: dict[str, dict[str, Any]]
-    snapshot: dict[str, Any]
+    snapshot: dict[str, Any] | None  # None: nothing of it changed (WITHOUT_SNAPSHOT)
     # Fields some event types add (e.g. ``locked_until``, a sealed ``delivery``).
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_data(self) -> dict[str, Any]:
-        return {
+        data = {
             "customer_id": self.customer_id,
             "version": self.version,
             "occurred_at": timestamp(self.occurred_at),
             "changes": self.changes,
-            "snapshot": self.snapshot,
             **self.extra,
         }
+        if self.snapshot is not None:
+            data["snapshot"] = self.snapshot
+        return data
 
 
 def _by_id(value: Any) -> Any:

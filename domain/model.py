@@ -121,6 +121,36 @@ class Consent:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ConsentChange:
+    """One change of a preference flag: when, who said so, and the value it replaced."""
+
+    flag: str
+    at: datetime
+    source: str
+    before: bool
+    after: bool
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "flag": self.flag,
+            "at": timestamp(self.at),
+            "source": self.source,
+            "before": self.before,
+            "after": self.after,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> ConsentChange:
+        at = datetime.fromisoformat(doc["at"])
+        return cls(doc["flag"], at, doc["source"], bool(doc["before"]), bool(doc["after"]))
+
+
+# A flag changes when its customer says so: a thousand changes are years of
+# history, and a bound keeps the document's size bounded (the oldest go first).
+CONSENT_HISTORY_KEPT = 1000
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Preferences:
     flags: dict[str, bool]
     consents: dict[str, Consent]
@@ -219,6 +249,32 @@ class OrderStats:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class ErasureRequest:
+    """An erasure asked for: due at ``due_at`` unless cancelled before."""
+
+    due_at: datetime
+    requested_at: datetime
+    by: str  # "customer" or "admin"
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "due_at": timestamp(self.due_at),
+            "requested_at": timestamp(self.requested_at),
+            "by": self.by,
+        }
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any] | None) -> ErasureRequest | None:
+        if not doc:
+            return None
+        return cls(
+            datetime.fromisoformat(doc["due_at"]),
+            datetime.fromisoformat(doc["requested_at"]),
+            doc["by"],
+        )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Customer:
     """One customer as of ``version``; every committed change adds one to it."""
 
@@ -252,10 +308,50 @@ class Customer:
     # Notices sent (a registration attempt, a lockout): an event that changes
     # nothing else still commits one change, and this is what it changes.
     notices: Internal[int] = 0
+    # Every change of a preference flag, oldest first: shown by the export only,
+    # not carried by events (it would grow every preferences event).
+    consent_history: Internal[tuple[ConsentChange, ...]] = ()
+    # Data protection (domain/erasure.py): an erasure pending, and when the
+    # customer was erased (then the document is a tombstone: see ``tombstone``).
+    erasure: Internal[ErasureRequest | None] = None
+    erased_at: Internal[datetime | None] = None
 
     @property
     def deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def erased(self) -> bool:
+        return self.erased_at is not None
+
+    @classmethod
+    def tombstone(
+        cls, customer_id: str, version: int, erased_at: datetime, orders: OrderStats
+    ) -> Customer:
+        """What is left of an erased customer: its id, the version and time of its
+        erasure, and anonymous order counts. Every personal field is empty; it
+        counts as deleted, so it holds no unique value and no session."""
+        return cls(
+            id=customer_id,
+            email="",
+            first_name=None,
+            last_name=None,
+            phone=None,
+            date_of_birth=None,
+            gender=None,
+            customer_type=CustomerType.INDIVIDUAL,
+            status=CustomerStatus.INACTIVE,
+            email_verified=False,
+            registration_source=None,
+            metadata={},
+            customer_group_id=None,
+            created_at=erased_at,
+            updated_at=erased_at,
+            deleted_at=erased_at,
+            version=version,
+            orders=OrderStats(orders.total_orders, orders.total_spent, orders.last_order_at),
+            erased_at=erased_at,
+        )
 
     def address(self, address_id: str) -> Address | None:
         return next((a for a in self.addresses if a.id == address_id), None)
@@ -293,7 +389,16 @@ class Customer:
         }
 
     def snapshot(self) -> dict[str, Any]:
-        """The whole public customer: what every event carries."""
+        """The whole public customer: what every event carries. An erased
+        customer's is its tombstone: no personal field at all."""
+        if self.erased_at is not None:
+            return {
+                "id": self.id,
+                "version": self.version,
+                "erased_at": timestamp(self.erased_at),
+                "updated_at": timestamp(self.updated_at),
+                "orders": self.orders.to_document(),
+            }
         return {
             **self.profile(),
             "addresses": [address.to_document() for address in self.addresses],
@@ -302,7 +407,9 @@ class Customer:
         }
 
     def to_document(self) -> dict[str, Any]:
-        """The JSON kept in the state store."""
+        """The JSON kept in the state store (an erased customer's: its tombstone)."""
+        if self.erased_at is not None:
+            return self.snapshot()
         return {
             **self.snapshot(),
             "internal": {
@@ -311,11 +418,17 @@ class Customer:
                 "credentials": self.credentials.to_document(),
                 "recorded_order_ids": list(self.orders.recorded_order_ids),
                 "notices": self.notices,
+                "consent_history": [c.to_document() for c in self.consent_history],
+                "erasure": None if self.erasure is None else self.erasure.to_document(),
             },
         }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> Customer:
+        if doc.get("erased_at"):
+            orders = OrderStats.from_document(doc.get("orders"), [])
+            erased_at = datetime.fromisoformat(doc["erased_at"])
+            return cls.tombstone(doc["id"], int(doc["version"]), erased_at, orders)
         profile = fields.load(cls, doc, PROFILE_DOCUMENT)
         internal_part = doc.get("internal") or {}
         return cls(
@@ -331,6 +444,10 @@ class Customer:
                 IdempotencyRecord.from_document(r) for r in internal_part.get("idempotency") or ()
             ),
             notices=int(internal_part.get("notices", 0)),
+            consent_history=tuple(
+                ConsentChange.from_document(c) for c in internal_part.get("consent_history") or ()
+            ),
+            erasure=ErasureRequest.from_document(internal_part.get("erasure")),
         )
 
 

@@ -20,3 +20,7 @@ class Policy:
     # Also the life of the token that confirms a new email.
     email_verification_ttl: timedelta = timedelta(hours=24)
     password_reset_ttl: timedelta = timedelta(hours=1)
+    # Data protection: an erasure asked for waits this long (it can be cancelled
+    # meanwhile); a soft-deleted customer is erased this long after its deletion.
+    erasure_grace: timedelta = timedelta(days=30)
+    deleted_retention: timedelta = timedelta(days=90)

@@ -1,4 +1,6 @@
-"""Deciding preference changes: each flag that changes records when and from where."""
+"""Deciding preference changes: each flag that changes records when and from
+where (its current consent), and the change itself is kept in the customer's
+consent history (time, source, old and new value)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,13 @@ from datetime import datetime
 from domain.commands import UpdatePreferences
 from domain.errors import FieldError, InvalidFields
 from domain.events import PREFERENCES_UPDATED
-from domain.model import PREFERENCE_DEFAULTS, Consent, Customer
+from domain.model import (
+    CONSENT_HISTORY_KEPT,
+    PREFERENCE_DEFAULTS,
+    Consent,
+    ConsentChange,
+    Customer,
+)
 from domain.policy import Policy
 from domain.transitions import Decision, advance, changed, require_live
 
@@ -33,5 +41,10 @@ def decide_update_preferences(
         custom_preferences=current.custom_preferences if custom is None else dict(custom),
         updated_at=now,
     )
-    after = advance(customer, now, preferences=preferences)
+    recorded = tuple(
+        ConsentChange(name, now, command.source, current.flags[name], value)
+        for name, value in sorted(flipped.items())
+    )
+    history = (*customer.consent_history, *recorded)[-CONSENT_HISTORY_KEPT:]
+    after = advance(customer, now, preferences=preferences, consent_history=history)
     return changed(PREFERENCES_UPDATED, customer, after, now)

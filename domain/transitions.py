@@ -6,8 +6,8 @@ import dataclasses
 from datetime import datetime
 from typing import Any
 
-from domain.errors import CustomerDeleted, CustomerNotFound, VersionMismatch
-from domain.events import CustomerEvent, diff
+from domain.errors import CustomerDeleted, CustomerErased, CustomerNotFound, VersionMismatch
+from domain.events import WITHOUT_SNAPSHOT, CustomerEvent, diff
 from domain.model import Customer
 from domain.sessions import secured
 
@@ -19,6 +19,8 @@ Decision = tuple[Customer, CustomerEvent | None]
 def require_customer(state: Customer | None) -> Customer:
     if state is None:
         raise CustomerNotFound("customer does not exist")
+    if state.erased:
+        raise CustomerErased("customer was erased")
     return state
 
 
@@ -51,16 +53,21 @@ def changed(
 ) -> Decision:
     """The decision that commits ``after`` with its event. A change that ends
     every session (domain/sessions.py) also moves the session epoch on, and its
-    event says so."""
+    event says so. The event carries the snapshot unless its type is one that
+    changes none of it (``WITHOUT_SNAPSHOT``) and nothing of it changed."""
     after, security = secured(before, after)
     snapshot = after.snapshot()
+    changes = diff(before.snapshot() if before else None, snapshot)
+    # A type that never changes the snapshot still carries it if it ever did:
+    # a consumer keeping the highest version's snapshot must not miss a change.
+    keep = bool(changes) or before is None or event_type not in WITHOUT_SNAPSHOT
     event = CustomerEvent(
         type=event_type,
         customer_id=after.id,
         version=after.version,
         occurred_at=now,
-        changes=diff(before.snapshot() if before else None, snapshot),
-        snapshot=snapshot,
+        changes=changes,
+        snapshot=snapshot if keep else None,
         extra={**extra, **security},
     )
     return after, event

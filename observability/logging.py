@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import secrets
 import sys
 from collections.abc import MutableMapping
 from typing import Any
@@ -99,6 +100,23 @@ def outgoing_traceparent() -> str | None:
     if trace.get_current_span().get_span_context().is_valid:
         return None
     return request_traceparent.get()
+
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def current_traceparent() -> str:
+    """The W3C traceparent of the work being done, never empty: the active span's,
+    else the request's (tracing off), else a new trace of its own. Events carry
+    it (the outbox would publish an empty one)."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        flags = "01" if context.trace_flags.sampled else "00"
+        return f"00-{context.trace_id:032x}-{context.span_id:016x}-{flags}"
+    header = (request_traceparent.get() or "").strip().lower()
+    if _TRACEPARENT.match(header):
+        return header
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
 
 
 def trace_id_from_traceparent(header: str | None) -> str | None:

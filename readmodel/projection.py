@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -136,7 +137,23 @@ class MembershipChange:
 async def apply_snapshot(
     conn: Connection, snapshot: dict[str, Any], segments: list[Segment]
 ) -> MembershipChange | None:
-    """Project ``snapshot`` inside the caller's transaction; None if it was stale."""
+    """Project ``snapshot`` inside the caller's transaction; None if it was stale.
+
+    A tombstone (``erased_at``) replaces the customer's rows; once it is there,
+    nothing of the customer is projected again. Both take the customer's lock
+    first, so a snapshot and the tombstone projected at once cannot both win."""
+    try:
+        customer_id = str(uuid.UUID(str(snapshot["id"])))
+        version = int(snapshot["version"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise MalformedSnapshot(f"{type(exc).__name__}: {exc}") from None
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", customer_id)
+    if snapshot.get("erased_at"):
+        return await _erase(conn, customer_id, version, snapshot["erased_at"])
+    if await conn.fetchval(
+        "SELECT true FROM erased_customers WHERE id = $1", uuid.UUID(customer_id)
+    ):
+        return None  # erased: every snapshot of it is older than its tombstone
     try:
         customer = _customer_row(snapshot)
         addresses = [_address_row(snapshot, a) for a in snapshot.get("addresses") or []]
@@ -154,6 +171,45 @@ async def apply_snapshot(
         await conn.executemany(_INSERT_ADDRESS, addresses)
     await conn.execute(_UPSERT_PREFERENCES, *preferences)
     return await _update_memberships(conn, snapshot, segments, fresh=inserted)
+
+
+async def _erase(
+    conn: Connection, customer_id: str, version: int, erased_at: str
+) -> MembershipChange | None:
+    try:
+        moment = datetime.fromisoformat(erased_at)
+    except (TypeError, ValueError) as exc:
+        raise MalformedSnapshot(f"{type(exc).__name__}: {exc}") from None
+    key = uuid.UUID(customer_id)
+    written = await conn.fetchval(
+        "INSERT INTO erased_customers AS e (id, version, erased_at, projected_at) "
+        "VALUES ($1, $2, $3, now()) ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, "
+        "erased_at = EXCLUDED.erased_at, projected_at = now() WHERE e.version < EXCLUDED.version "
+        "RETURNING true",
+        key,
+        version,
+        moment,
+    )
+    if not written:
+        return None
+    # Its addresses, preferences and memberships go with it (ON DELETE CASCADE).
+    await conn.execute("DELETE FROM customers WHERE id = $1", key)
+    return MembershipChange(added={}, removed=[])
+
+
+async def advance_version(
+    conn: Connection, customer_id: str, version: int, updated_at: datetime
+) -> bool:
+    """Record ``version`` of an event that changed nothing of the snapshot, if the
+    row holds the version just before it; False (nothing done) otherwise."""
+    moved = await conn.fetchval(
+        "UPDATE customers SET version = $2, updated_at = $3, projected_at = now() "
+        "WHERE id = $1::uuid AND version = $2 - 1 RETURNING true",
+        customer_id,
+        version,
+        updated_at,
+    )
+    return bool(moved)
 
 
 async def _update_memberships(

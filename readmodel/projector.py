@@ -21,8 +21,15 @@ from typing import Any
 
 import asyncpg
 
+from domain.events import WITHOUT_SNAPSHOT
 from observability.metrics import EVENTS_RECEIVED, OUTBOX_LAG, PROJECTED, PROJECTION_LAG
-from readmodel.projection import MalformedSnapshot, MembershipChange, SegmentCache, apply_snapshot
+from readmodel.projection import (
+    MalformedSnapshot,
+    MembershipChange,
+    SegmentCache,
+    advance_version,
+    apply_snapshot,
+)
 from security import event_signature
 from security.macs import MacKeyring
 
@@ -56,17 +63,34 @@ class Event:
     data: Any
 
 
-def parse(event_type: str, data: object) -> tuple[dict[str, Any], datetime]:
-    """The snapshot and commit time of a customer event; ValueError if malformed."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class Parsed:
+    customer_id: str
+    version: int
+    occurred_at: datetime
+    snapshot: dict[str, Any] | None  # None: the event changed nothing of it
+
+
+def parse(event_type: str, data: object) -> Parsed:
+    """What the projection needs of a customer event; ValueError if malformed."""
     if not isinstance(data, dict):
         raise ValueError("data is not an object")
     occurred_at = datetime.fromisoformat(str(data["occurred_at"]))
     if occurred_at.tzinfo is None:
         raise ValueError("occurred_at has no time zone")
-    snapshot = data["snapshot"]
-    if not isinstance(snapshot, dict) or snapshot.get("id") != data.get("customer_id"):
+    customer_id, version = data["customer_id"], data["version"]
+    if not isinstance(customer_id, str) or type(version) is not int or version < 1:
+        raise ValueError("the customer id or the version is not one")
+    snapshot = data.get("snapshot")
+    if snapshot is None and event_type not in WITHOUT_SNAPSHOT:
+        raise ValueError(f"a {event_type} event carries a snapshot")
+    if snapshot is not None and (
+        not isinstance(snapshot, dict)
+        or snapshot.get("id") != customer_id
+        or snapshot.get("version") != version
+    ):
         raise ValueError("the snapshot is not the event's customer")
-    return snapshot, occurred_at
+    return Parsed(customer_id, version, occurred_at, snapshot)
 
 
 class Projector:
@@ -92,13 +116,17 @@ class Projector:
         if not event_signature.is_authentic(self._event_keys, event.type, event.data):
             return Outcome(Verdict.DEAD_LETTER, "unauthenticated: the event signature is wrong")
         try:
-            snapshot, occurred_at = parse(event.type, event.data)
+            parsed = parse(event.type, event.data)
         except (ValueError, KeyError, TypeError) as exc:
             return Outcome(Verdict.DEAD_LETTER, f"malformed: {exc}")
+        occurred_at = parsed.occurred_at
         EVENTS_RECEIVED.labels(event.type).inc()
         OUTBOX_LAG.observe(self._seconds_since(occurred_at))
         try:
-            change = await self._project(snapshot)
+            if parsed.snapshot is None:
+                change = await self._advance(parsed)
+            else:
+                change = await self._project(parsed.snapshot)
         except MalformedSnapshot as exc:
             return Outcome(Verdict.DEAD_LETTER, str(exc))
         except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
@@ -131,6 +159,16 @@ class Projector:
                 except Exception as exc:
                     raise ProjectionRetry(type(exc).__name__) from exc
             return change
+
+    async def _advance(self, parsed: Parsed) -> MembershipChange | None:
+        """An event without a snapshot: the row moves to its version only from the
+        one before (nothing else changed). Further behind, an earlier change is
+        still on its way, and the reconciler repairs it if it never comes."""
+        async with self._pool.acquire() as conn:
+            moved = await advance_version(
+                conn, parsed.customer_id, parsed.version, parsed.occurred_at
+            )
+        return MembershipChange(added={}, removed=[]) if moved else None
 
     def _seconds_since(self, moment: datetime) -> float:
         return max(0.0, (self._clock() - moment).total_seconds())

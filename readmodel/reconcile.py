@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from domain.erasure import document_erasure_due
 from domain.model import Customer
 from readmodel.projection import Connection
 from readmodel.state_table import StoredDocument, documents_after
@@ -41,31 +42,54 @@ class Batch:
     checked: int
     next_key: str | None  # None: the sweep is complete
     unreadable: list[Unreadable] = dataclasses.field(default_factory=list)
+    # Customers whose erasure is due (a reminder that never fired, or a soft
+    # delete older than the retention that has none), or upcoming if asked.
+    due: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Erasures:
+    """What the sweep needs to find due erasures: the retention and the time now;
+    ``upcoming``: also every erasure not due yet (to set their reminders again)."""
+
+    retention: timedelta
+    now: datetime
+    upcoming: bool = False
 
 
 async def next_batch(
-    conn: Connection, after_key: str, limit: int, written_before: datetime
+    conn: Connection,
+    after_key: str,
+    limit: int,
+    written_before: datetime,
+    erasures: Erasures | None = None,
 ) -> Batch:
     documents, next_key = await documents_after(conn, after_key, limit, written_before)
     if not documents:
         return Batch([], 0, next_key)
     # The read model keys customers by uuid; nothing else could be projected.
     documents = [stored for stored in documents if _is_uuid(stored.customer_id)]
+    # An erased customer's row is its tombstone.
     rows = await conn.fetch(
-        "SELECT id::text AS id, version FROM customers WHERE id = ANY($1::uuid[])",
+        "SELECT id::text AS id, version FROM customers WHERE id = ANY($1::uuid[]) "
+        "UNION ALL SELECT id::text, version FROM erased_customers WHERE id = ANY($1::uuid[])",
         [stored.customer_id for stored in documents],
     )
     projected = {row["id"]: row["version"] for row in rows}
-    drifts, unreadable = [], []
+    drifts, unreadable, due = [], [], []
     for stored in documents:
         try:
             drift = _drift(stored, projected.get(stored.customer_id))
+            if erasures is not None and stored.document is not None:
+                moment = document_erasure_due(stored.document, erasures.retention)
+                if moment is not None and (erasures.upcoming or moment <= erasures.now):
+                    due.append(stored.customer_id)
         except (KeyError, TypeError, ValueError, ArithmeticError) as exc:
             unreadable.append(Unreadable(stored.customer_id, f"{type(exc).__name__}: {exc}"))
             continue
         if drift is not None:
             drifts.append(drift)
-    return Batch(drifts, len(documents), next_key, unreadable)
+    return Batch(drifts, len(documents), next_key, unreadable, due)
 
 
 def _drift(stored: StoredDocument, seen: int | None) -> Drift | None:

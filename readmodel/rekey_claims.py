@@ -93,9 +93,9 @@ async def _rekey_one(
     dry_run: bool,
     report: Report,
 ) -> None:
+    if document.get("deleted_at") or document.get("erased_at"):
+        return  # a deleted customer holds no key, an erased one has no email
     customer_id, email = str(document["id"]), str(document["email"])
-    if document.get("deleted_at"):
-        return  # a deleted customer holds no key
     old, new = legacy_email_key(email), email_key(email)
     normalized = normalize_email(email)
     if old != new:

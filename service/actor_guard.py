@@ -9,8 +9,12 @@
 - Deactivation comes from our own sidecar with no signature; the same path
   asked through a sidecar's actor API carries ``Dapr-API-Call`` (and
   ``X-Dapr-Remote`` when routed from another sidecar): a forgery.
-- Timers and reminders: this service sets none, so any such callback is
-  refused (the SDK would run whatever method its body names).
+- Timers and reminders: this service sets one reminder, the erasure deadline
+  (actors/reminders.py); its callback is let through from our own sidecar
+  (with no mark of a forgery), by name only: it makes the actor decide on its
+  document whether an erasure is due, so a forged or stale one does nothing.
+  Any other reminder and every timer is refused (the SDK would run whatever
+  method a timer's body names).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from actors.reminders import ERASURE_REMINDER
 from security import command_signature
 from security.macs import MacKeyring
 from service.asgi import HttpMiddleware
@@ -59,10 +64,13 @@ class ActorCallGuard(HttpMiddleware):
         parts = path.split("/")  # "", "actors", type, id, "method", name...
         if len(parts) >= 6 and parts[4] == "method":
             method = "/".join(parts[5:])
+            if method == f"remind/{ERASURE_REMINDER}" and scope["method"] == "PUT":
+                _refuse_forged_callback(scope)
+                return None, receive
             if method.startswith(CALLBACK_METHODS):
-                # This service sets no timers or reminders: whoever asks is not Dapr
+                # No other timer or reminder is ours: whoever asks is not Dapr
                 # acting for us (the SDK would run the method the body names).
-                raise Refused(403, "forged-callback", "This service has no timers or reminders")
+                raise Refused(403, "forged-callback", "This service has no such timer or reminder")
             body = await _read_body(receive)
             signature = next(
                 (

@@ -59,6 +59,8 @@ PROBLEMS: dict[Refusal, Kind] = {
     Refusal.ALREADY_VERIFIED: Kind(409, "already-verified", "The email is already verified"),
     Refusal.SESSION_ENDED: Kind(401, "session-ended", "The session has ended; sign in again"),
     Refusal.WRONG_PASSWORD: Kind(403, "wrong-password", "The password is wrong"),
+    Refusal.ERASED: Kind(410, "customer-erased", "Customer is erased"),
+    Refusal.ERASURE_NOT_PENDING: Kind(409, "erasure-not-pending", "No erasure is pending"),
     Refusal.UNAVAILABLE: Kind(503, "unavailable", "Customer storage is unavailable"),
     # A request the actor could not read is this service's own bug.
     Refusal.BAD_COMMAND: Kind(500, "internal", "Internal server error"),
@@ -82,6 +84,8 @@ def refusal_problem(refused: Refused[Refusal]) -> Problem:
         headers["Retry-After"] = str(refused.retry_after)
     if refused.code is Refusal.SESSION_ENDED:
         headers.update(BEARER_CHALLENGE)
+    if refused.code is Refusal.ERASED:
+        extra["erased"] = True
     return Problem(status, slug, title, refused.detail, headers=headers or None, **extra)
 
 

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp
 from observability.tracing import configure_tracing
 from service import bootstrap, problems
 from service.actor_guard import ActorCallGuard
-from service.api import addresses, customers, health, metrics, preferences, segments
+from service.api import addresses, customers, erasure, health, metrics, preferences, segments
 from service.api import auth as auth_routes
 from service.api import sessions as session_routes
 from service.body_guard import BodyGuard
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_routes.router,
         session_routes.router,
         customers.router,
+        erasure.router,
         addresses.router,
         preferences.router,
         segments.router,

@@ -33,6 +33,7 @@ from actors.document_store import DocumentStore
 from actors.hosting import HostedActor, serve_per_call
 from actors.invoker import ActorInvoker
 from actors.key_claims import KeyClaims
+from actors.reminders import ActorReminders
 from actors.serialization import PlainJSONSerializer
 from actors.sign_in import SignInFacts
 from actors.unique_key_actor import UniqueKey, UniqueKeyShell
@@ -52,6 +53,7 @@ from service.actor_replies import CustomerActors
 from service.authentication import Authenticator
 from service.background import Background
 from service.dependencies import Services
+from service.export import Exports
 from service.sessions import ActorSessions, SessionFlows
 from service.settings import Settings
 from service.sidecar import make_sidecar_session
@@ -102,6 +104,7 @@ class _Core:
     claims: ClaimStore
     keys: KeyClaims
     invoker: ActorInvoker
+    reminders: ActorReminders
 
 
 def policy_of(settings: Settings) -> Policy:
@@ -109,6 +112,8 @@ def policy_of(settings: Settings) -> Policy:
         customer_groups=frozenset(settings.groups),
         default_customer_group=settings.default_group,
         max_addresses=settings.max_addresses,
+        erasure_grace=timedelta(days=settings.erasure_grace_days),
+        deleted_retention=timedelta(days=settings.deleted_retention_days),
     )
 
 
@@ -128,7 +133,8 @@ def _core(edge: Edge, sidecar: aiohttp.ClientSession) -> _Core:
     claims = ClaimStore(sidecar, settings.state_store)
     invoker = ActorInvoker(sidecar, edge.command_keys)
     keys = KeyClaims(ActorClient(invoker, UNIQUE_KEY), claims)
-    return _Core(policy_of(settings), event_keys, documents, claims, keys, invoker)
+    reminders = ActorReminders(sidecar, CUSTOMER.name)
+    return _Core(policy_of(settings), event_keys, documents, claims, keys, invoker, reminders)
 
 
 async def _register_actors(
@@ -136,7 +142,12 @@ async def _register_actors(
 ) -> None:
     def customer(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
         shell = CustomerShell(
-            str(actor_id.id), core.documents, core.keys, core.policy, sessions=sessions
+            str(actor_id.id),
+            core.documents,
+            core.keys,
+            core.policy,
+            sessions=sessions,
+            reminders=core.reminders,
         )
         return Customer(ctx, actor_id, CustomerHandlers(shell, facts))
 
@@ -250,6 +261,7 @@ def _services(
             settings.database_url, edge.ended_sessions, edge.ended_sessions.keep
         ),
         segments=SegmentStore(database),
+        exports=Exports(stored, database, throttles),
     )
 
 

@@ -22,6 +22,7 @@ from readmodel.segment_store import SegmentStore
 from service.actor_replies import CustomerActors
 from service.authentication import Authenticator, Principal
 from service.background import Background
+from service.export import Exports
 from service.origin import DIRECT, Origin
 from service.sessions import Client, SessionFlows
 from service.settings import Settings
@@ -45,6 +46,7 @@ class Services:
     background: Background
     ended_feed: EndedSessionsFeed
     segments: SegmentStore
+    exports: Exports
 
 
 async def services(request: Request) -> Services:
@@ -72,6 +74,7 @@ SignInFlows = Annotated[SignIn, Depends(_part(lambda s: s.sign_in))]
 StepUpFlows = Annotated[StepUp, Depends(_part(lambda s: s.step_up))]
 SessionFlowsDep = Annotated[SessionFlows, Depends(_part(lambda s: s.sessions))]
 Segments = Annotated[SegmentStore, Depends(_part(lambda s: s.segments))]
+ExportsDep = Annotated[Exports, Depends(_part(lambda s: s.exports))]
 
 
 async def _principal(request: Request, services: AppServices) -> Principal:

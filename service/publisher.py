@@ -12,7 +12,9 @@ from typing import Any
 import aiohttp
 
 from actors.sidecar_http import TRANSPORT_FAILURES
+from domain.events import dataschema
 from domain.model import timestamp
+from observability.logging import current_traceparent
 from security import event_signature
 from security.macs import MacKeyring
 
@@ -44,6 +46,8 @@ class Publisher:
             "partitionkey": subject,
             "time": timestamp(datetime.now(UTC)),
             "datacontenttype": "application/json",
+            "dataschema": dataschema(event_type),
+            "traceparent": current_traceparent(),
             "data": event_signature.signed(self._keys, event_type, data),
         }
         body = json.dumps(envelope, separators=(",", ":")).encode()

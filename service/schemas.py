@@ -518,6 +518,22 @@ class Accepted(BaseModel):
     status: str = "accepted"
 
 
+class ErasureRequest(BaseModel):
+    """The customer gives its password; an admin gives none, and may ask for
+    the erasure at once."""
+
+    model_config = _STRICT
+
+    password: CurrentPassword | None = None
+    immediate: bool = False
+
+
+class ErasureReply(BaseModel):
+    scheduled_for: str | None
+    erased: bool
+    version: int
+
+
 # -- read model ---------------------------------------------------------------------------
 
 

@@ -143,6 +143,11 @@ class Settings(BaseSettings):
     # Given to a new customer that names no group; empty for none.
     default_group: str | None = "retail"
     max_addresses: int = Field(default=100, ge=1, le=1000)
+    # Data protection (README "Data protection"): an erasure asked for waits this
+    # many days (fractions allowed: tests wait seconds); a soft-deleted customer is
+    # erased this many days after its deletion.
+    erasure_grace_days: float = Field(default=30, ge=0, le=365)
+    deleted_retention_days: float = Field(default=90, ge=0, le=3650)
 
     # --- Input limits (input hygiene; see README "Input limits") -----------------
     # Request bodies above these get 413 before anything parses them: the public
@@ -247,6 +252,9 @@ class Settings(BaseSettings):
     reconcile_batch: int = Field(default=500, ge=1, le=10_000)
     reconcile_pause_seconds: float = Field(default=1.0, gt=0)
     reconcile_grace_seconds: float = Field(default=30.0, ge=0)
+    # The reconciler's sweep also erases what is due for erasure, once it is this
+    # late: the erasure reminder comes first, the sweep is its backup.
+    erasure_sweep_lag_seconds: float = Field(default=300.0, ge=0)
     worker_concurrency: int = Field(default=64, ge=1, le=1000)
     status_seconds: float = Field(default=5.0, gt=0, le=60)
 

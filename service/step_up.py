@@ -20,9 +20,12 @@ from actors.customer_protocol import (
     CONFIRM_TOTP,
     DISABLE_TOTP,
     REQUEST_EMAIL_CHANGE,
+    REQUEST_ERASURE,
     START_TOTP,
     CustomerShown,
     EmailChange,
+    ErasureAsk,
+    ErasureShown,
     FactorsAndPassword,
     PasswordChange,
     TotpCode,
@@ -136,6 +139,17 @@ class StepUp:
             access=access,
         )
         return (await self._stepped_up(customer_id, DISABLE_TOTP, request)).version
+
+    async def request_erasure(
+        self, customer_id: str, password: str | None, immediate: bool, access: Access | None
+    ) -> ErasureShown:
+        """The customer (its session: ``access``) with its password, or an admin."""
+        if access is None:
+            request = ErasureAsk(immediate=immediate)
+            return await self.customers.ask(customer_id, REQUEST_ERASURE, request)
+        sealed = self.secrets.seal(customer_id, "password", password or "")
+        request = ErasureAsk(immediate=immediate, password=sealed, access=access)
+        return await self._stepped_up(customer_id, REQUEST_ERASURE, request)
 
     async def _stepped_up(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R:
         """The change's reply; a wrong password or code is counted, and the one

@@ -9,6 +9,7 @@ The rules are domain/throttles.py's; the counters live in Postgres.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from accounts.throttle_store import ThrottleStore
 from domain.throttles import (
@@ -25,6 +26,7 @@ from domain.throttles import (
     locks_now,
     over_limit,
 )
+from domain.timestamps import timestamp
 from observability.metrics import THROTTLED
 from service.problems import Problem
 
@@ -86,6 +88,16 @@ class Throttles:
         if (wait := locked(counter, self.policy.lockout, now)) is not None:
             THROTTLED.labels(f"lock:{guarded}").inc()
             raise locked_out(wait)
+
+    async def standing(self, guarded: Guarded, subject: str) -> dict[str, Any]:
+        """The failures counted in the current window, and the lock they hold, if any."""
+        counter, now = await self._store.read(lock_key(guarded, subject))
+        current = counter is not None and counter.resets_at > now
+        held = locked(counter, self.policy.lockout, now) is not None
+        return {
+            "recent_failures": counter.hits if counter is not None and current else 0,
+            "locked_until": timestamp(counter.resets_at) if counter is not None and held else None,
+        }
 
     async def failed(self, guarded: Guarded, subject: str) -> Lock | None:
         """Count a failure: the lock it starts (a whole window from now) or that

@@ -12,8 +12,11 @@ import asyncpg
 
 from accounts import janitor
 from actors.client import ActorClient
-from actors.customer_protocol import CUSTOMER
-from actors.invoker import ActorInvoker
+from actors.customer_protocol import CUSTOMER, ERASE_IF_DUE
+from actors.invoker import ActorInvoker, InvalidActorAddress, SidecarUnavailable
+from actors.protocol import Refused
+from domain.commands import EraseIfDue
+from domain.errors import Refusal
 from observability.logging import get_logger
 from observability.metrics import process_exited
 from readmodel.pool import open_pool
@@ -88,6 +91,9 @@ async def _run(
         settings.reconcile_batch,
         settings.reconcile_pause_seconds,
         timedelta(seconds=settings.reconcile_grace_seconds),
+        erase=lambda customer_id: erase_if_due(customers, customer_id),
+        retention=timedelta(days=settings.deleted_retention_days),
+        erasure_lag=timedelta(seconds=settings.erasure_sweep_lag_seconds),
     )
     status = StatusReport(
         pool,
@@ -114,6 +120,19 @@ async def _run(
     ]
     log.info("customer-service worker ready", replica=settings.replica_id)
     await asyncio.gather(*parts)
+
+
+async def erase_if_due(customers: ActorClient[Refusal], customer_id: str) -> None:
+    """The sweep found an erasure due: the customer's actor decides and erases."""
+    try:
+        reply = await customers.call(customer_id, ERASE_IF_DUE, EraseIfDue())
+    except (SidecarUnavailable, InvalidActorAddress) as exc:
+        log.warning("a due erasure waits for the next sweep", error=type(exc).__name__)
+        return
+    if isinstance(reply, Refused):
+        log.warning("a due erasure was refused", customer_id=customer_id, code=str(reply.code))
+    elif reply.committed:
+        log.info("a due erasure was made by the sweep", customer_id=customer_id)
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

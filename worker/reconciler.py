@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -20,7 +21,7 @@ from domain.model import timestamp
 from observability.logging import get_logger
 from observability.metrics import RECONCILE_DRIFT, RECONCILE_SWEEPS, RECONCILE_UNREPAIRABLE
 from readmodel.projector import PERMANENT, ProjectionRetry, Projector
-from readmodel.reconcile import Drift, next_batch
+from readmodel.reconcile import Drift, Erasures, next_batch
 from readmodel.state_table import database_now
 from service.publisher import Publisher, PublishFailed
 from worker.pacing import repeat
@@ -39,7 +40,17 @@ class Reconciler:
     interval: float
     # How old a write must be before its missing event counts as lost.
     grace: timedelta
+    # Erases a customer if its erasure is due (the actor decides), and how long a
+    # soft-deleted customer is kept: the sweep backs up the erasure reminders.
+    erase: Callable[[str], Awaitable[None]] | None = None
+    retention: timedelta | None = None
+    # How late a due erasure must be before the sweep makes it (its reminder first).
+    erasure_lag: timedelta = timedelta(0)
     repaired: int = dataclasses.field(default=0, init=False)
+    # The first whole sweep after a start also hands every upcoming erasure to its
+    # actor, which sets its reminder again: customers soft-deleted before reminders
+    # existed get theirs, and so does one whose reminder was lost.
+    _reminded: bool = dataclasses.field(default=False, init=False)
     last_sweep_at: datetime | None = dataclasses.field(default=None, init=False)
     _after: str = dataclasses.field(default="", init=False)
 
@@ -60,13 +71,20 @@ class Reconciler:
     async def _step(self, after: str) -> str:
         async with self.pool.acquire() as conn:
             # The database's clock: the one the documents' write times are on.
-            written_before = await database_now(conn) - self.grace
-            batch = await next_batch(conn, after, self.batch, written_before)
+            now = await database_now(conn)
+            erasures = None
+            if self.erase is not None and self.retention is not None:
+                erasures = Erasures(self.retention, now - self.erasure_lag, not self._reminded)
+            batch = await next_batch(conn, after, self.batch, now - self.grace, erasures)
         for drift in batch.drifts:
             await self._repair_one(drift)
+        for customer_id in batch.due:
+            assert self.erase is not None
+            await self.erase(customer_id)
         for bad in batch.unreadable:
             self._unrepairable(bad.customer_id, bad.reason)
         if batch.next_key is None:
+            self._reminded = True
             self.last_sweep_at = datetime.now(UTC)
             RECONCILE_SWEEPS.inc()
             return ""

@@ -6,6 +6,7 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
+from fastapi.responses import JSONResponse
 
 from actors.customer_protocol import (
     CREATE,
@@ -24,7 +25,7 @@ from readmodel.queries import MAX_LIMIT, BadCursor, CustomerFilter, Sort
 from readmodel.queries import list_customers as list_customers_query
 from service.actor_replies import sidecar_unavailable, tag_version
 from service.auth import AdminOnly, AdminOrReader, Owner, OwnerAdminOrReader, OwnerOrAdmin
-from service.dependencies import Customers, Database, Keys
+from service.dependencies import Customers, Database, ExportsDep, Keys
 from service.input_types import Moment, SafeText
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
@@ -177,3 +178,18 @@ async def restore_customer(
 ) -> Any:
     command = RestoreCustomer(if_match=if_match)
     return _present(response, await customers.ask(str(customer_id), RESTORE, command))
+
+
+@router.get("/{customer_id}/export", response_class=JSONResponse)
+async def export_customer(customer_id: uuid.UUID, exports: ExportsDep, caller: Owner) -> Any:
+    """Everything the service holds about the person, as a file to keep (data
+    portability): the customer itself, or an admin (also of a soft-deleted one)."""
+    held, version = await exports.export(str(customer_id), caller)
+    return JSONResponse(
+        held,
+        headers={
+            "Content-Disposition": f'attachment; filename="customer-{customer_id}.json"',
+            "ETag": f'"{version}"',
+            "Cache-Control": "no-store",
+        },
+    )

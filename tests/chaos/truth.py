@@ -233,7 +233,7 @@ def duplicate_customers(documents: dict[str, dict[str, Any]]) -> Findings:
     found = Findings()
     holders: dict[str, list[str]] = defaultdict(list)
     for customer_id, document in documents.items():
-        if document.get("deleted_at") is None:
+        if document.get("deleted_at") is None and not document.get("erased_at"):
             holders[normalized_email(document["email"])].append(customer_id)
     for email, ids in holders.items():
         if len(ids) > 1:
@@ -266,6 +266,8 @@ def phantom_events(events: Iterable[StreamEvent], documents: dict[str, dict[str,
             continue
         if event.type == SEGMENTS_CHANGED:
             continue
+        if "snapshot" not in event.data:
+            continue  # an event that changed nothing of the snapshot carries none
         snapshot = event.data.get("snapshot")
         if event.version == stored_version and snapshot != public(document):
             found.add(f"{what}: snapshot differs from the stored document")

@@ -265,6 +265,7 @@ def event_history() -> list[dict[str, Any]]:
             clock += timedelta(seconds=1)
             state, event = decide(state, command, clock, policy)
             assert event is not None
+            assert event.snapshot is not None
             snapshots.append(event.snapshot)
     return snapshots
 

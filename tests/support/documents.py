@@ -43,7 +43,8 @@ async def stored_customers_with(db: asyncpg.Connection, email: str) -> list[str]
         "SELECT convert_from(value, 'UTF8')::jsonb ->> 'id' AS id, "
         "convert_from(value, 'UTF8')::jsonb ->> 'email' AS email FROM dapr_state "
         "WHERE key LIKE 'customer-service||customer:%' "
-        "AND convert_from(value, 'UTF8')::jsonb ->> 'deleted_at' IS NULL"
+        "AND convert_from(value, 'UTF8')::jsonb ->> 'deleted_at' IS NULL "
+        "AND convert_from(value, 'UTF8')::jsonb ->> 'erased_at' IS NULL"
     )
     wanted = normalize_email(email)
     return [row["id"] for row in rows if normalize_email(row["email"]) == wanted]

@@ -35,6 +35,9 @@ from tests.support.credentials import (
 HIGH_LIMIT = 1_000_000
 # A refresh token replaced this recently is taken once more (production: 5 s).
 REFRESH_GRACE_SECONDS = 2
+# An erasure asked for waits this long (production: 30 days).
+ERASURE_GRACE_SECONDS = 6
+ERASURE_SWEEP_LAG_SECONDS = 60
 
 
 def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
@@ -60,6 +63,9 @@ def customer_service_test_env(infra: Infrastructure) -> dict[str, str]:
         ),
         "CUSTOMER_LOCKOUT_MINUTES": "1",
         "CUSTOMER_REFRESH_GRACE_SECONDS": str(REFRESH_GRACE_SECONDS),
+        "CUSTOMER_ERASURE_GRACE_DAYS": repr(ERASURE_GRACE_SECONDS / 86400),
+        # The sweep's backup comes well after the reminder, which the tests watch.
+        "CUSTOMER_ERASURE_SWEEP_LAG_SECONDS": str(ERASURE_SWEEP_LAG_SECONDS),
     }
 
 

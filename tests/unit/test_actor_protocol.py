@@ -37,6 +37,7 @@ from actors.serialization import PlainJSONSerializer
 from actors.unique_key_actor import UniqueKey, UniqueKeyShell
 from actors.unique_key_protocol import UNIQUE_KEY, KeyRefusal
 from domain import errors
+from domain.commands import EraseIfDue
 from domain.errors import DomainError, Refusal
 from domain.sessions import Access
 from service.actor_replies import PROBLEMS, refusal_problem
@@ -69,6 +70,24 @@ def test_every_handler_takes_the_declared_request_and_answers_its_reply(
         assert list(hints.values()) == ([] if method.request is None else [method.request])
 
 
+def test_reminders_reach_the_customer_actor_only_as_an_erasure_check() -> None:
+    """The SDK delivers a reminder only to a class that names Remindable itself."""
+    assert ActorTypeInformation.create(Customer).is_remindable()
+
+
+async def test_a_reminder_makes_the_actor_check_its_erasure_by_name_only() -> None:
+    checked: list[object] = []
+
+    class Shell:
+        async def execute(self, command: object) -> None:
+            checked.append(command)
+
+    handlers = CustomerHandlers(Shell(), None)  # type: ignore[arg-type]
+    await handlers.reminder("erasure-due")
+    await handlers.reminder("something-else")
+    assert checked == [EraseIfDue()]
+
+
 def test_the_wire_names_are_the_contract() -> None:
     assert (CUSTOMER.name, UNIQUE_KEY.name) == ("Customer", "UniqueKey")
     assert [m.name for m in CUSTOMER.methods] == [
@@ -77,7 +96,8 @@ def test_the_wire_names_are_the_contract() -> None:
         *("register", "login", "complete_login", "start_totp", "confirm_totp", "disable_totp"),
         *("request_email_verification", "verify_email", "request_password_reset"),
         *("reset_password", "change_password", "request_email_change", "confirm_email_change"),
-        *("send_notice", "get", "get_addresses", "get_preferences"),
+        *("send_notice", "request_erasure", "cancel_erasure", "erase_if_due"),
+        *("get", "get_addresses", "get_preferences"),
     ]
     assert [m.name for m in UNIQUE_KEY.methods] == ["claim", "release"]
 

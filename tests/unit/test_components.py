@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from devstack.stack import COMPONENTS_DIR, render_components
@@ -61,3 +62,16 @@ def test_rendering_changes_only_the_addresses(tmp_path: Path) -> None:
         tmp_path.parent / "nameresolution.db"
     )
     assert config == expected
+
+
+def test_how_many_events_the_topic_keeps_is_configurable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Events hold personal data until the stream is trimmed (README "Data protection").
+    assert int(metadata(load("pubsub.yaml"))["maxLenApprox"]) == 1_000_000
+    monkeypatch.setenv("CUSTOMER_PUBSUB_MAX_LEN", "50000")
+    render_components(tmp_path, "postgresql://u@127.0.0.1:1/db", "127.0.0.1:2")
+    pubsub = yaml.safe_load((tmp_path / "pubsub.yaml").read_text())
+    assert metadata(pubsub)["maxLenApprox"] == "50000"
+    outbox = yaml.safe_load((tmp_path / "outbox-pubsub.yaml").read_text())
+    assert metadata(outbox) == {**metadata(load("outbox-pubsub.yaml")), "redisHost": "127.0.0.1:2"}

@@ -204,6 +204,7 @@ def test_idempotency_records_expire_after_a_day() -> None:
     later = NOW + timedelta(days=2)
     after, event = decided(created, AddAddress("a2", US_ADDRESS, idempotency_key="k2"), later)
     assert [r.key for r in after.idempotency] == ["k2"]
+    assert event.snapshot is not None
     assert event.snapshot.get("internal") is None
 
 

@@ -145,6 +145,20 @@ def test_timers_and_reminders_are_refused_this_service_sets_none() -> None:
         assert response.status_code == 403
 
 
+def test_the_erasure_reminder_passes_from_our_sidecar_and_by_name_only() -> None:
+    guarded = client()
+    path = "/actors/Customer/c-1/method/remind/erasure-due"
+    fired = guarded.put(path, headers=SIDECAR, content=b'{"data": "anything"}')
+    assert fired.status_code == 200
+    assert fired.json()["called"] == "remind/erasure-due"
+    # Asked through a sidecar's actor API, not fired by our sidecar: a forgery.
+    for mark in ("dapr-api-call", "x-dapr-remote"):
+        forged = guarded.put(path, headers={**SIDECAR, mark: "1"})
+        assert forged.status_code == 403
+    other = guarded.put("/actors/Customer/c-1/method/remind/erasure-due-2", headers=SIDECAR)
+    assert other.status_code == 403
+
+
 def test_signed_calls_get_signed_answers_and_others_none() -> None:
     body = b'{"changes":{}}'
     headers = signed("update", body)

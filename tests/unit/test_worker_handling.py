@@ -77,6 +77,25 @@ async def test_signed_but_malformed_events_are_dead_letters(payload: dict[str, A
     assert outcome.reason.startswith("malformed")
 
 
+@pytest.mark.parametrize(
+    ("event_type", "payload"),
+    [
+        ("customer.updated", data(snapshot={"id": "c1", "version": 3})),  # not its version
+        ("customer.locked", {k: v for k, v in data().items() if k not in ("snapshot", "version")}),
+        ("customer.locked", {**data(version="2"), "snapshot": None}),
+        ("customer.locked", {**data(version=0), "snapshot": None}),
+        ("customer.locked", {**data(customer_id=None), "snapshot": None}),
+    ],
+)
+async def test_signed_events_without_a_usable_version_are_dead_letters(
+    event_type: str, payload: dict[str, Any]
+) -> None:
+    signed = event_signature.signed(KEYS, event_type, payload)
+    outcome = await PROJECTOR.handle(Event(event_type, signed))
+    assert outcome.verdict is Verdict.DEAD_LETTER
+    assert outcome.reason.startswith("malformed")
+
+
 async def test_transient_failures_are_retried_before_giving_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
