@@ -88,6 +88,10 @@ def _address(address_id: str) -> Callable[[Done], AddressShown]:
     return view
 
 
+class ReminderNotDone(Exception):
+    """A reminder's work could not be done now: raised so that Dapr fires it again."""
+
+
 class CustomerHandlers:
     def __init__(self, shell: CustomerShell, sign_in: SignInFacts) -> None:
         self._shell = shell
@@ -192,9 +196,21 @@ class CustomerHandlers:
         return _shown(done, self._erasure)
 
     async def reminder(self, name: str) -> None:
-        """A reminder fired: erase if that is due now, whatever the reminder says."""
-        if name == ERASURE_REMINDER:
-            await self._shell.execute(commands.EraseIfDue())
+        """A reminder fired: erase if that is due now, whatever the reminder says.
+
+        If the store or a concurrent write kept the erasure from being decided, the
+        reminder fails (``ReminderNotDone``), so that Dapr fires it again; if the
+        erasure is not due yet (this clock is behind the one that set it), the
+        reminder is set again for the due time, as ``erase_if_due`` does."""
+        if name != ERASURE_REMINDER:
+            return
+        done = await self._shell.execute(commands.EraseIfDue())
+        if isinstance(done, Refused):
+            if done.code in (Refusal.UNAVAILABLE, Refusal.CONFLICT):
+                raise ReminderNotDone(f"the erasure was not decided: {done.code}")
+            return  # nothing stored: nothing to erase
+        if not done.committed:
+            await self._shell.remind(done.state)
 
     def _erasure(self, done: Done) -> ErasureShown:
         state = done.state
