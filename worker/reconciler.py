@@ -23,7 +23,7 @@ from observability.metrics import RECONCILE_DRIFT, RECONCILE_SWEEPS, RECONCILE_U
 from readmodel.projection import active_segments, advance_if_unchanged
 from readmodel.projector import PERMANENT, ProjectionRetry, Projector
 from readmodel.reconcile import Drift, Erasures, next_batch
-from readmodel.state_table import database_now
+from readmodel.state_table import database_now, delete_claims_of_erased
 from service.publisher import Publisher, PublishFailed
 from worker.pacing import repeat
 
@@ -85,11 +85,24 @@ class Reconciler:
         for bad in batch.unreadable:
             self._unrepairable(bad.customer_id, bad.reason)
         if batch.next_key is None:
+            await self._release_claims_of_erased()
             self._reminded = True
             self.last_sweep_at = datetime.now(UTC)
             RECONCILE_SWEEPS.inc()
             return ""
         return batch.next_key
+
+    async def _release_claims_of_erased(self) -> None:
+        """Once a sweep: claims naming an erased customer (whose release failed) go."""
+        try:
+            async with self.pool.acquire() as conn:
+                released = await delete_claims_of_erased(conn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # The sweep is complete all the same; the next one tries again.
+            log.warning("claims of erased customers were not looked for", error=str(exc))
+            return
+        if released:
+            log.info("claims of erased customers deleted", count=len(released))
 
     async def _repair_one(self, drift: Drift) -> None:
         """Repair one customer; whatever happens, the sweep goes on past it."""

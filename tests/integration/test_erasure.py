@@ -393,3 +393,41 @@ async def test_tools_that_walk_every_document_pass_over_tombstones(
     report = await rekey_claims(infra.postgres_dsn, dry_run=True)
     assert report.examined >= 1
     assert await stored_customers_with(db, body["email"]) == []
+
+
+async def test_claims_naming_an_erased_customer_are_deleted_by_the_sweep(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """The release of an erased customer's claims is best effort: one left behind
+    (put back here, as if the release had failed) goes with the reconciler's
+    next sweep; a live customer's claims stay."""
+    live = (await api.post(CUSTOMERS, json=customer_body())).json()["customer"]["id"]
+    customer_id = (await api.post(CUSTOMERS, json=customer_body())).json()["customer"]["id"]
+    mark = secrets.token_hex(5)
+    legacy = await api.patch(f"{CUSTOMERS}/{customer_id}", json={"legacy_id": f"legacy-{mark}"})
+    assert legacy.status_code == 200, legacy.text
+
+    async def claims_of(holder: str) -> list[tuple[str, bytes]]:
+        rows = await db.fetch(
+            "SELECT key, value FROM dapr_state WHERE key LIKE 'customer-service||claim:%' "
+            "AND convert_from(value, 'UTF8')::jsonb ->> 'customer_id' = $1",
+            holder,
+        )
+        return sorted((row["key"], row["value"]) for row in rows)
+
+    held = await claims_of(customer_id)
+    assert [key.split(":", 1)[1].split("-")[0] for key, _ in held] == ["email", "legacy"]
+    assert await claims_of(live)
+    erased = await api.post(f"{CUSTOMERS}/{customer_id}/erasure", json={"immediate": True})
+    assert erased.json()["erased"] is True
+
+    async def none_left() -> bool | None:
+        return True if await claims_of(customer_id) == [] else None
+
+    await eventually(none_left, within=20, what="the claims released")
+    # As if the release had failed: the claims are back in the state store.
+    await db.executemany("INSERT INTO dapr_state (key, value) VALUES ($1, $2)", held)
+    assert await claims_of(customer_id) == held
+
+    await eventually(none_left, within=30, what="the claims deleted by the sweep")
+    assert await claims_of(live)
