@@ -38,6 +38,7 @@ class Refusal(enum.StrEnum):
     WRONG_PASSWORD = "wrong_password"  # noqa: S105 - a refusal code
     ERASED = "erased"
     ERASURE_NOT_PENDING = "erasure_not_pending"
+    ERASURE_DUE = "erasure_due"
     # Decided by the actor around the domain.
     EMAIL_TAKEN = "email_taken"
     LEGACY_ID_TAKEN = "legacy_id_taken"
@@ -90,6 +91,13 @@ class CustomerErased(DomainError):
 
 class ErasureNotPending(DomainError):
     code = Refusal.ERASURE_NOT_PENDING
+
+
+class ErasureDue(DomainError):
+    """The erasure is due (asked for, or the end of a soft delete's retention):
+    nothing may undo it any more, though its reminder may not have fired yet."""
+
+    code = Refusal.ERASURE_DUE
 
 
 class VersionMismatch(DomainError):

@@ -61,6 +61,7 @@ PROBLEMS: dict[Refusal, Kind] = {
     Refusal.WRONG_PASSWORD: Kind(403, "wrong-password", "The password is wrong"),
     Refusal.ERASED: Kind(410, "customer-erased", "Customer is erased"),
     Refusal.ERASURE_NOT_PENDING: Kind(409, "erasure-not-pending", "No erasure is pending"),
+    Refusal.ERASURE_DUE: Kind(409, "erasure-due", "The erasure is due and can no longer be undone"),
     Refusal.UNAVAILABLE: Kind(503, "unavailable", "Customer storage is unavailable"),
     # A request the actor could not read is this service's own bug.
     Refusal.BAD_COMMAND: Kind(500, "internal", "Internal server error"),

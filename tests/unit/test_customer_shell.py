@@ -540,7 +540,10 @@ async def test_a_reminder_of_another_name_or_of_nothing_pending_does_nothing() -
     clock.now = due
     await actor.handlers.reminder("something-else")
     assert [e.type for e in actor.store.events][-1] != CUSTOMER_ERASED
-    await actor.handlers.cancel_erasure(CancelErasure())
+    clock.now = due - timedelta(seconds=1)  # cancelled while it may be
+    cancelled = await actor.handlers.cancel_erasure(CancelErasure())
+    assert isinstance(cancelled, VersionShown)
+    clock.now = due
     count = len(reminders.set_for)
     await actor.handlers.reminder(ERASURE_REMINDER)
     assert [e.type for e in actor.store.events][-1] != CUSTOMER_ERASED
