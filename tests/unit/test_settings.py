@@ -222,3 +222,26 @@ def test_rate_limits_and_trusted_proxies_are_validated(monkeypatch: pytest.Monke
         refused.value
     )
     assert "CUSTOMER_TRUSTED_PROXIES: 'proxy.internal' is not an address" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "variable", ["CUSTOMER_ERASURE_GRACE_DAYS", "CUSTOMER_DELETED_RETENTION_DAYS"]
+)
+def test_the_erasure_grace_and_the_retention_must_be_more_than_nothing(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv("CUSTOMER_ENVIRONMENT", "development")
+    for refused_value in ("0", "-1"):
+        monkeypatch.setenv(variable, refused_value)
+        with pytest.raises(ConfigurationError) as refused:
+            load_settings()
+        assert variable in str(refused.value)
+    # Fractions of a day (the tests wait seconds) are fine.
+    monkeypatch.setenv(variable, repr(6 / 86400))
+    settings = load_settings()
+    days = (
+        settings.erasure_grace_days
+        if variable == "CUSTOMER_ERASURE_GRACE_DAYS"
+        else settings.deleted_retention_days
+    )
+    assert days == 6 / 86400
