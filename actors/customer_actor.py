@@ -165,11 +165,15 @@ class CustomerHandlers:
     # -- data protection ---------------------------------------------------------------
 
     async def request_erasure(self, request: ErasureAsk) -> ErasureShown | Refusing:
-        """An admin's request needs no password; an immediate one erases in this turn."""
+        """An admin's request needs no password; an immediate one erases in this turn.
+        An admin's immediate request for a customer already erased is answered as
+        done (a retry of one whose answer was lost), not refused."""
         if request.access is None:
             known = await self._shell.stored()
             if isinstance(known, Refused):
                 return known
+            if request.immediate and known.customer is not None and known.customer.erased:
+                return self._erasure(Done(known.customer, None))
             password_ok = False
         else:
             checked = await self._password_checked(request)

@@ -548,3 +548,22 @@ async def test_a_reminder_of_another_name_or_of_nothing_pending_does_nothing() -
     await actor.handlers.reminder(ERASURE_REMINDER)
     assert [e.type for e in actor.store.events][-1] != CUSTOMER_ERASED
     assert len(reminders.set_for) == count
+
+
+async def test_an_admins_immediate_erasure_asked_again_is_answered_as_done() -> None:
+    actor, *_ = await erasure_asked()
+    first = await actor.handlers.request_erasure(ErasureAsk(immediate=True, access=None))
+    assert isinstance(first, ErasureShown)
+    assert (first.erased, first.committed) == (True, True)
+    events = len(actor.store.events)
+
+    again = await actor.handlers.request_erasure(ErasureAsk(immediate=True, access=None))
+
+    assert again == ErasureShown(
+        scheduled_for=first.scheduled_for, erased=True, version=first.version, committed=False
+    )
+    assert len(actor.store.events) == events
+    # Anything else asked of an erased customer is still refused.
+    later = await actor.handlers.request_erasure(ErasureAsk(access=None))
+    assert isinstance(later, Refused)
+    assert later.code is Refusal.ERASED
