@@ -109,6 +109,10 @@ def _wishlist(done: WishlistDecision | Refusing) -> WishlistShown | Refusing:
     )
 
 
+class ReminderNotDone(Exception):
+    """A reminder's work could not be done now: raised so that Dapr fires it again."""
+
+
 class CustomerHandlers:
     def __init__(
         self, shell: CustomerShell, sign_in: SignInFacts, wishlists: WishlistShell | None = None
@@ -211,11 +215,15 @@ class CustomerHandlers:
     # -- data protection ---------------------------------------------------------------
 
     async def request_erasure(self, request: ErasureAsk) -> ErasureShown | Refusing:
-        """An admin's request needs no password; an immediate one erases in this turn."""
+        """An admin's request needs no password; an immediate one erases in this turn.
+        An admin's immediate request for a customer already erased is answered as
+        done (a retry of one whose answer was lost), not refused."""
         if request.access is None:
             known = await self._shell.stored()
             if isinstance(known, Refused):
                 return known
+            if request.immediate and known.customer is not None and known.customer.erased:
+                return self._erasure(Done(known.customer, None))
             password_ok = False
         else:
             checked = await self._password_checked(request)
@@ -242,9 +250,21 @@ class CustomerHandlers:
         return _shown(done, self._erasure)
 
     async def reminder(self, name: str) -> None:
-        """A reminder fired: erase if that is due now, whatever the reminder says."""
-        if name == ERASURE_REMINDER:
-            await self._shell.execute(commands.EraseIfDue())
+        """A reminder fired: erase if that is due now, whatever the reminder says.
+
+        If the store or a concurrent write kept the erasure from being decided, the
+        reminder fails (``ReminderNotDone``), so that Dapr fires it again; if the
+        erasure is not due yet (this clock is behind the one that set it), the
+        reminder is set again for the due time, as ``erase_if_due`` does."""
+        if name != ERASURE_REMINDER:
+            return
+        done = await self._shell.execute(commands.EraseIfDue())
+        if isinstance(done, Refused):
+            if done.code in (Refusal.UNAVAILABLE, Refusal.CONFLICT):
+                raise ReminderNotDone(f"the erasure was not decided: {done.code}")
+            return  # nothing stored: nothing to erase
+        if not done.committed:
+            await self._shell.remind(done.state)
 
     def _erasure(self, done: Done) -> ErasureShown:
         state = done.state

@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime
 import aiohttp
 
 from bench import scale
+from bench.cpu import sample_whole_machine
 from bench.phases import run_phase
 from bench.requests import ADDRESS, BaselineRequests, ServiceRequests, SpreadReads
 from bench.stack import BenchStack, baseline_app, bench_stack
@@ -237,6 +238,7 @@ def main() -> int:
         args.duration, args.clients, args.warmup, args.list_customers, args.scale_customers
     )
     if args.url:
+        sample_whole_machine()
         if not args.token:
             parser.error("--url needs --token (make run prints one)")
         print(asyncio.run(run(args.url.rstrip("/"), args.token, options, None)))

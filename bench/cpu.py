@@ -2,7 +2,10 @@
 
 Every process the bench started is a descendant of it; each is named by its
 role (the API, the worker, daprd, Postgres with all its backends, Redis,
-placement) and the load generator is the bench process itself.
+placement) and the load generator is the bench process itself. Driving a
+stack it did not start (``--url``), the bench samples every process of the
+machine by the same roles, so anything else running shows in the figures.
+On its own stack, ``elsewhere`` is what the rest of the machine used meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +16,13 @@ from collections import defaultdict
 from pathlib import Path
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+_INIT = 1
+_sampled_root: int | None = None  # None: the bench's own process tree
+
+
+def sample_whole_machine() -> None:
+    global _sampled_root
+    _sampled_root = _INIT
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
@@ -69,9 +79,9 @@ def _roles(root: int, tree: dict[int, tuple[int, int]]) -> dict[int, str]:
 
     def of(pid: int) -> str:
         if pid not in roles:
-            own = "load generator" if pid == root else role(_cmdline(pid))
+            own = "load generator" if pid == os.getpid() else role(_cmdline(pid))
             parent = tree[pid][0] if pid in tree else None
-            if own == "other" and parent in tree and parent != root:
+            if own == "other" and parent in tree and parent not in (root, os.getpid()):
                 own = of(parent)
             roles[pid] = own
         return roles[pid]
@@ -85,12 +95,14 @@ class CpuSampler:
     """CPU seconds per role between ``start()`` and ``stop()``, as % of one core."""
 
     def __init__(self, root: int | None = None) -> None:
-        self._root = root or os.getpid()
+        self._root = root or _sampled_root or os.getpid()
         self._before: dict[int, tuple[int, int]] = {}
+        self._machine_before = 0
         self._started = 0.0
 
     def start(self) -> None:
         self._before = _tree(self._root)
+        self._machine_before = _machine_ticks()
         self._started = time.monotonic()
 
     def stop(self) -> dict[str, float]:
@@ -101,4 +113,15 @@ class CpuSampler:
         for pid, (_, ticks) in after.items():
             used = ticks - self._before.get(pid, (0, 0))[1]
             shares[roles[pid]] += 100.0 * used / _TICKS / elapsed
+        # What the machine spent outside the sampled processes (another job
+        # running beside the bench): it competed for the same two cores.
+        machine = 100.0 * (_machine_ticks() - self._machine_before) / _TICKS / elapsed
+        shares["elsewhere"] = max(0.0, machine - sum(shares.values()))
         return dict(shares)
+
+
+def _machine_ticks() -> int:
+    """Busy ticks of every CPU since boot (all but idle and iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return user + nice + system + irq + softirq + steal

@@ -61,14 +61,16 @@ def report(results: list[PhaseResult], seeds: dict[str, Seed], concurrency: int)
     if measured:
         lines += ["", "CPU, % of one core (2 cores = 200 %)"]
         cpu_header = (
-            f"{'phase':<16}" + "".join(f"{role:>15}" for role in CPU_ROLES) + f"{'other':>8}"
+            f"{'phase':<16}"
+            + "".join(f"{role:>15}" for role in CPU_ROLES)
+            + f"{'other':>8}{'elsewhere':>11}"
         )
         lines += [cpu_header, "-" * len(cpu_header)]
         for result in measured:
-            other = sum(v for k, v in result.cpu.items() if k not in CPU_ROLES)
+            other = sum(v for k, v in result.cpu.items() if k not in (*CPU_ROLES, "elsewhere"))
             lines.append(
                 f"{result.name:<16}"
                 + "".join(f"{result.cpu.get(role, 0.0):>15.0f}" for role in CPU_ROLES)
-                + f"{other:>8.0f}"
+                + f"{other:>8.0f}{result.cpu.get('elsewhere', 0.0):>11.0f}"
             )
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.commands import CancelErasure, EraseIfDue, RequestErasure
-from domain.errors import ErasureNotPending, FieldError, InvalidFields, WrongPassword
+from domain.errors import ErasureDue, ErasureNotPending, FieldError, InvalidFields, WrongPassword
 from domain.events import CUSTOMER_ERASED, ERASURE_CANCELLED, ERASURE_REQUESTED, CustomerEvent
 from domain.model import Customer, ErasureRequest, timestamp
 from domain.policy import Policy
@@ -55,6 +55,14 @@ def _first(
     return min(moments, default=None)
 
 
+def refuse_if_due(customer: Customer, now: datetime, policy: Policy) -> None:
+    """Once an erasure is due, neither a cancel nor a restore may undo it, even
+    before its reminder (or the sweep) has carried it out."""
+    due = erasure_due(customer, policy)
+    if due is not None and due <= now:
+        raise ErasureDue("the erasure is due and can no longer be undone")
+
+
 def decide_request_erasure(
     state: Customer | None, command: RequestErasure, now: datetime, policy: Policy
 ) -> Decision:
@@ -80,6 +88,7 @@ def decide_cancel_erasure(
     customer = require_customer(state)
     if customer.erasure is None:
         raise ErasureNotPending("no erasure is pending")
+    refuse_if_due(customer, now, policy)
     after = advance(customer, now, erasure=None)
     return changed(ERASURE_CANCELLED, customer, after, now)
 

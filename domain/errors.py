@@ -47,6 +47,7 @@ class Refusal(enum.StrEnum):
     GROUP_IN_USE = "group_in_use"
     GROUP_NOT_RETIRED = "group_not_retired"
     DEFAULT_GROUP_REQUIRED = "default_group_required"
+    ERASURE_DUE = "erasure_due"
     # Decided by the actor around the domain.
     EMAIL_TAKEN = "email_taken"
     LEGACY_ID_TAKEN = "legacy_id_taken"
@@ -99,6 +100,13 @@ class CustomerErased(DomainError):
 
 class ErasureNotPending(DomainError):
     code = Refusal.ERASURE_NOT_PENDING
+
+
+class ErasureDue(DomainError):
+    """The erasure is due (asked for, or the end of a soft delete's retention):
+    nothing may undo it any more, though its reminder may not have fired yet."""
+
+    code = Refusal.ERASURE_DUE
 
 
 class VersionMismatch(DomainError):

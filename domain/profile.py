@@ -8,6 +8,7 @@ from typing import Any
 
 from domain import fields
 from domain.commands import CreateCustomer, DeleteCustomer, RestoreCustomer, UpdateCustomer
+from domain.erasure import refuse_if_due
 from domain.errors import (
     CustomerAlreadyExists,
     CustomerNotDeleted,
@@ -151,4 +152,6 @@ def decide_restore(
     check_if_match(customer, command.if_match)
     if not customer.deleted:
         raise CustomerNotDeleted("customer is not deleted")
+    # At the end of the retention (or past an erasure asked for) it is too late.
+    refuse_if_due(customer, now, policy)
     return changed(CUSTOMER_RESTORED, customer, advance(customer, now, deleted_at=None), now)

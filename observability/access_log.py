@@ -42,5 +42,7 @@ class AccessLog:
                 try:
                     handler.stream.write(text)
                     handler.stream.flush()
+                except (OSError, ValueError):  # a closed or full stream: as logging does
+                    handler.handleError(logging.makeLogRecord({"msg": "request"}))
                 finally:
                     handler.release()

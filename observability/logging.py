@@ -102,7 +102,9 @@ def outgoing_traceparent() -> str | None:
     return request_traceparent.get()
 
 
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
+# W3C Trace Context, version 00 (the only one defined; ``ff`` is forbidden): a header
+# of any other version is not passed on, and a new trace is started instead.
+_TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 def current_traceparent() -> str:

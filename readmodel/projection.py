@@ -200,19 +200,76 @@ async def _erase(
     return MembershipChange(added={}, removed=[])
 
 
+class Advance(enum.Enum):
+    """What an event without a snapshot did to the customer's row."""
+
+    MOVED = "moved"  # the row held the version just before: it holds this one now
+    STALE = "stale"  # the row holds this version or a later one (or the tombstone)
+    EARLY = "early"  # an earlier change (with its snapshot) has not been projected yet
+
+
 async def advance_version(
     conn: Connection, customer_id: str, version: int, updated_at: datetime
-) -> bool:
-    """Record ``version`` of an event that changed nothing of the snapshot, if the
-    row holds the version just before it; False (nothing done) otherwise."""
-    moved = await conn.fetchval(
-        "UPDATE customers SET version = $2, updated_at = $3, projected_at = now() "
-        "WHERE id = $1::uuid AND version = $2 - 1 RETURNING true",
+) -> Advance:
+    """Record ``version`` of an event that changed nothing of the snapshot, only
+    if the row holds the version just before it: never a regression, never a
+    skipped snapshot. Further behind (or no row yet), it is ``EARLY``: the event
+    is to be applied again once its predecessor arrived."""
+    row = await conn.fetchrow(
+        "WITH moved AS (UPDATE customers SET version = $2, updated_at = $3, projected_at = now() "
+        "WHERE id = $1::uuid AND version = $2 - 1 RETURNING true) "
+        "SELECT (SELECT true FROM moved) AS moved, "
+        "(SELECT version FROM customers WHERE id = $1::uuid) AS held, "
+        "(SELECT true FROM erased_customers WHERE id = $1::uuid) AS erased",
         customer_id,
         version,
         updated_at,
     )
-    return bool(moved)
+    assert row is not None  # a SELECT without FROM: one row
+    if row["moved"]:
+        return Advance.MOVED
+    if row["erased"] or (row["held"] is not None and row["held"] >= version):
+        return Advance.STALE
+    return Advance.EARLY
+
+
+# A customer's rows as they compare, but for what moves with every version.
+_CUSTOMER_ROWS = (
+    "SELECT (SELECT to_jsonb(c) - 'version' - 'updated_at' - 'projected_at' "
+    "FROM customers c WHERE c.id = $1::uuid) AS customer, "
+    "(SELECT jsonb_agg(to_jsonb(a) ORDER BY a.id) FROM customer_addresses a "
+    "WHERE a.customer_id = $1::uuid) AS addresses, "
+    "(SELECT to_jsonb(p) FROM customer_preferences p WHERE p.customer_id = $1::uuid) "
+    "AS preferences"
+)
+
+
+class _Different(Exception):
+    """The snapshot changes more than the version: rolled back."""
+
+
+async def advance_if_unchanged(
+    conn: Connection, snapshot: dict[str, Any], segments: list[Segment]
+) -> bool:
+    """Bring the customer's row to ``snapshot`` if that changes nothing but its
+    version and ``updated_at`` (the events it missed carried no snapshot, or one
+    equal to the row): True if done; otherwise nothing changes (False)."""
+    if snapshot.get("erased_at"):
+        return False
+    try:
+        async with conn.transaction():
+            before = await conn.fetchrow(_CUSTOMER_ROWS, str(snapshot["id"]))
+            if before is None or before["customer"] is None:
+                return False
+            change = await apply_snapshot(conn, snapshot, segments)
+            after = await conn.fetchrow(_CUSTOMER_ROWS, str(snapshot["id"]))
+            if change is None or change.added or change.removed or after is None:
+                raise _Different
+            if tuple(before) != tuple(after):
+                raise _Different
+    except _Different:
+        return False
+    return True
 
 
 async def _update_memberships(

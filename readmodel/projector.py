@@ -26,6 +26,7 @@ from domain.groups import GROUP_DELETED, GROUP_EVENT_TYPES
 from domain.wishlists import WISHLIST_EVENT_TYPES
 from observability.metrics import EVENTS_RECEIVED, OUTBOX_LAG, PROJECTED, PROJECTION_LAG
 from readmodel.projection import (
+    Advance,
     MalformedSnapshot,
     MembershipChange,
     SegmentCache,
@@ -140,6 +141,8 @@ class Projector:
         except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
             # The values themselves are impossible here: no redelivery can help.
             return Outcome(Verdict.DEAD_LETTER, type(exc).__name__)
+        except PredecessorMissing as exc:
+            return Outcome(Verdict.RETRY, f"early: {exc}")
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ProjectionRetry) as exc:
             return Outcome(Verdict.RETRY, type(exc).__name__)
         if change is None:
@@ -171,12 +174,16 @@ class Projector:
     async def _advance(self, parsed: Parsed) -> MembershipChange | None:
         """An event without a snapshot: the row moves to its version only from the
         one before (nothing else changed). Further behind, an earlier change is
-        still on its way, and the reconciler repairs it if it never comes."""
+        still on its way: the event is retried (here, then by Dapr's redelivery)
+        until that change is projected, or the reconciler has brought the row up
+        to the stored version (the event is then stale)."""
         async with self._pool.acquire() as conn:
-            moved = await advance_version(
+            done = await advance_version(
                 conn, parsed.customer_id, parsed.version, parsed.occurred_at
             )
-        return MembershipChange(added={}, removed=[]) if moved else None
+        if done is Advance.EARLY:
+            raise PredecessorMissing(f"version {parsed.version - 1} is not projected yet")
+        return MembershipChange(added={}, removed=[]) if done is Advance.MOVED else None
 
     async def _group(self, event_type: str, data: dict[str, Any]) -> Outcome:
         """A customer group made or deleted: the read model's list of groups follows
@@ -226,6 +233,10 @@ class RecentMaximum:
 
 class ProjectionRetry(Exception):
     """Something outside the database failed inside the projection's transaction."""
+
+
+class PredecessorMissing(ProjectionRetry):
+    """An event without a snapshot came before the change it follows."""
 
 
 # What no retry can change: the snapshot cannot be projected as it is.

@@ -30,13 +30,15 @@ from readmodel.state_table import StoredDocument, database_now, documents_after
 BATCH = 500
 NEXT = "readmodel_next"
 OLD = "readmodel_old"
-# In dependency order: a table before those that point at it.
+# In dependency order (a table before those that point at it), which is also
+# the order a projection takes them in: the tombstones first (it reads them
+# before it writes a customer).
 TABLES = (
+    "erased_customers",
     "customers",
     "customer_addresses",
     "customer_preferences",
     "segment_members",
-    "erased_customers",
 )
 _FOREIGN_KEYS = (
     "ALTER TABLE {s}.customer_addresses ADD FOREIGN KEY (customer_id) "

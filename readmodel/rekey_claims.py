@@ -94,7 +94,7 @@ async def _rekey_one(
     report: Report,
 ) -> None:
     if document.get("deleted_at") or document.get("erased_at"):
-        return  # a deleted customer holds no key; an erased one (a tombstone) no email
+        return  # a deleted customer holds no key, an erased one has no email
     customer_id, email = str(document["id"]), str(document["email"])
     old, new = legacy_email_key(email), email_key(email)
     normalized = normalize_email(email)

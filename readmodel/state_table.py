@@ -17,6 +17,8 @@ from readmodel.projection import Connection
 
 STATE_TABLE = "dapr_state"
 DOCUMENT_PREFIX = "customer-service||customer:"
+# Claims on unique values (actors/claim_store.py): {"customer_id", "claimed_at"}.
+CLAIM_PREFIX = "customer-service||claim:"
 MARKER_PREFIX = "outbox-"
 # Markers are few; documents are many: a partial index finds the old markers.
 MARKER_INDEX = "customer_outbox_markers_idx"
@@ -83,6 +85,25 @@ async def stored_values(conn: Connection, keys: list[str]) -> dict[str, bytes]:
         keys,
     )
     return {row["key"]: row["value"] for row in rows}
+
+
+async def delete_claims_of_erased(conn: Connection) -> list[str]:
+    """Delete every claim whose holder's document is a tombstone (an erased
+    customer holds nothing; its release is best effort and may have failed);
+    the keys deleted. A claim taken over meanwhile by another customer no longer
+    names the erased one and stays (the delete re-checks each row it locks)."""
+    rows = await conn.fetch(
+        f"DELETE FROM {STATE_TABLE} AS c USING {STATE_TABLE} AS d "  # noqa: S608 - constants
+        "WHERE c.key LIKE $1 AND d.key = $2 || "
+        "(CASE WHEN convert_from(c.value, 'UTF8') LIKE '{%}' "
+        "THEN convert_from(c.value, 'UTF8')::jsonb ->> 'customer_id' END) "
+        "AND (CASE WHEN convert_from(d.value, 'UTF8') LIKE '{%}' "
+        "THEN convert_from(d.value, 'UTF8')::jsonb ->> 'erased_at' END) IS NOT NULL "
+        "RETURNING c.key",
+        CLAIM_PREFIX + "%",
+        DOCUMENT_PREFIX,
+    )
+    return [row["key"][len(CLAIM_PREFIX) :] for row in rows]
 
 
 async def database_now(conn: Connection) -> datetime:

@@ -78,6 +78,7 @@ PROBLEMS: dict[Refusal, Kind] = {
     Refusal.DEFAULT_GROUP_REQUIRED: Kind(
         409, "default-group-required", "The default customer group stays"
     ),
+    Refusal.ERASURE_DUE: Kind(409, "erasure-due", "The erasure is due and can no longer be undone"),
     Refusal.UNAVAILABLE: Kind(503, "unavailable", "Customer storage is unavailable"),
     # A request the actor could not read is this service's own bug.
     Refusal.BAD_COMMAND: Kind(500, "internal", "Internal server error"),

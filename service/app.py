@@ -28,7 +28,7 @@ from service.api import sessions as session_routes
 from service.body_guard import BodyGuard
 from service.dependencies import Services
 from service.gate import CallerGate
-from service.middleware import EdgeMiddleware
+from service.middleware import REBALANCE_EVERY, EdgeMiddleware
 from service.origin import SIDECAR_ONLY_PREFIXES
 from service.query_params import reject_unknown_query_parameters
 from service.settings import Settings, get_settings
@@ -72,7 +72,11 @@ class CustomerServiceApp(FastAPI):
         self.actor_host = DaprActor(self)
 
     def build_middleware_stack(self) -> ASGIApp:
-        return EdgeMiddleware(super().build_middleware_stack())
+        processes = self.edge.settings.http_workers
+        return EdgeMiddleware(
+            super().build_middleware_stack(),
+            rebalance_every=REBALANCE_EVERY if processes > 1 else 0,
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -4,6 +4,15 @@ One layer wraps the whole stack, Starlette's ServerErrorMiddleware (which
 answers the 500s) included, so a 500 carries the headers too and is counted
 and logged with its status. One wrapper of ``send`` does all of it: each
 layer costs every request a call and a closure.
+
+With several API processes on one port (service/__main__.py), the process
+that accepts a connection keeps it as long as the client does, and the
+kernel hands new connections to whichever process wakes first: a few
+long-lived connections (daprd's pool, a gateway's, a benchmark's) can pile
+onto one process while the other idles. Every ``rebalance_every``-th answer
+of a process asks its client to reconnect (``Connection: close``); the
+reconnection is accepted by the process that is free to accept it. It costs
+one loopback connect per that many requests.
 """
 
 from __future__ import annotations
@@ -38,9 +47,17 @@ _DOCS = ("/api/v1/customers/docs", "/api/v1/customers/openapi.json")
 _DOCS_HEADERS = tuple(h for h in SECURITY_HEADERS if h[0] != b"content-security-policy")
 
 
+_CLOSE = (b"connection", b"close")
+# A connection's share of requests is rebalanced about every 100 of a process's
+# answers: at a thousand requests a second, ten reconnections.
+REBALANCE_EVERY = 100
+
+
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, rebalance_every: int = 0) -> None:
         self.app = app
+        self._rebalance_every = rebalance_every
+        self._answered = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,6 +79,8 @@ class EdgeMiddleware:
                 headers = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in headers} & _NAMES
                 headers.extend(h for h in extra if h[0] not in present)
+                if self._rebalance():
+                    headers.append(_CLOSE)
                 message = {**message, "headers": headers}
             await send(message)
 
@@ -69,6 +88,12 @@ class EdgeMiddleware:
             await self.app(scope, receive, send_at_the_edge)
         finally:
             _record(scope, status, time.perf_counter() - started)
+
+    def _rebalance(self) -> bool:
+        if not self._rebalance_every:
+            return False
+        self._answered += 1
+        return self._answered % self._rebalance_every == 0
 
 
 def _record(scope: Scope, status: int, duration: float) -> None:

@@ -145,9 +145,10 @@ class Settings(BaseSettings):
     max_wishlist_items: int = Field(default=500, ge=1, le=2000)
     # Data protection (README "Data protection"): an erasure asked for waits this
     # many days (fractions allowed: tests wait seconds); a soft-deleted customer is
-    # erased this many days after its deletion.
-    erasure_grace_days: float = Field(default=30, ge=0, le=365)
-    deleted_retention_days: float = Field(default=90, ge=0, le=3650)
+    # erased this many days after its deletion. Both more than 0: a grace of 0 would
+    # erase at once what a customer asked for, a retention of 0 every soft delete.
+    erasure_grace_days: float = Field(default=30, gt=0, le=365)
+    deleted_retention_days: float = Field(default=90, gt=0, le=3650)
 
     # --- Input limits (input hygiene; see README "Input limits") -----------------
     # Request bodies above these get 413 before anything parses them: the public

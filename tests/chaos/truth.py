@@ -233,7 +233,7 @@ def duplicate_customers(documents: dict[str, dict[str, Any]]) -> Findings:
     found = Findings()
     holders: dict[str, list[str]] = defaultdict(list)
     for customer_id, document in documents.items():
-        if document.get("deleted_at") is None:
+        if document.get("deleted_at") is None and not document.get("erased_at"):
             holders[normalized_email(document["email"])].append(customer_id)
     for email, ids in holders.items():
         if len(ids) > 1:

@@ -9,13 +9,15 @@ of the shared stack must notice and repair.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
 
-from tests.integration.conftest import EventSink
-from tests.support.documents import store_behind_the_actors_back
+from domain.model import timestamp
+from tests.integration.conftest import EventSink, customer_body
+from tests.support.documents import store_behind_the_actors_back, stored_document
 from tests.support.polling import eventually
 
 CUSTOMERS = "/api/v1/customers"
@@ -155,3 +157,52 @@ async def unrepairable(api: httpx.AsyncClient) -> float:
         if line.startswith("customer_reconcile_unrepairable_total "):
             return float(line.split()[1])
     return 0.0
+
+
+async def test_a_row_behind_only_in_its_version_catches_up_without_a_resync(
+    api: httpx.AsyncClient,
+    sidecar: httpx.AsyncClient,
+    db: asyncpg.Connection,
+    event_sink: EventSink,
+) -> None:
+    """Only events without a snapshot were lost: the reconciler moves the row to
+    the stored version itself, and publishes no snapshot (personal data) again."""
+    created = await api.post(CUSTOMERS, json=customer_body())
+    customer_id = created.json()["customer"]["id"]
+
+    async def projected() -> int | None:
+        return await read_model_version(db, customer_id)
+
+    await eventually(projected, within=15, what="the first projection")
+    document = await stored_document(db, customer_id)
+    assert document is not None
+    # Versions 2 and 3 were changes that touch nothing of the snapshot; their
+    # events never came.
+    saved = await sidecar.post(
+        "/v1.0/state/customer-store",
+        json=[
+            {
+                "key": f"customer:{customer_id}",
+                "value": {**document, "version": 3, "updated_at": timestamp(datetime.now(UTC))},
+            }
+        ],
+    )
+    assert saved.status_code == 204
+
+    async def caught_up() -> int | None:
+        version = await read_model_version(db, customer_id)
+        return version if version == 3 else None
+
+    await eventually(caught_up, within=30, what="the reconciler's repair")
+    # A change after the repair: once its event is in, a resync published before
+    # it would be too.
+    changed = await api.patch(f"{CUSTOMERS}/{customer_id}", json={"first_name": "After"})
+    assert changed.status_code == 200, changed.text
+    await event_sink.wait_for_version(customer_id, 1, within=20)
+
+    async def after_the_repair() -> list[dict[str, Any]] | None:
+        events = await event_sink.for_subject(customer_id)
+        return events if any(e["data"]["version"] == 4 for e in events) else None
+
+    events = await eventually(after_the_repair, within=20, what="the change's event")
+    assert [e["type"] for e in events if e["type"] == "customer.resynced"] == []

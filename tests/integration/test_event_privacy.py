@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,20 @@ import asyncpg
 import httpx
 import pyotp
 
+from devstack.stack import Infrastructure
+from domain.commands import CancelErasure, Command, RequestErasure, UpdatePreferences
+from domain.decide import decide
 from domain.events import EVENT_SCHEMA, WITHOUT_SNAPSHOT
+from domain.policy import Policy
+from readmodel.projector import Event, Projector, Verdict
+from security.event_signature import signed
 from tests.integration.conftest import EventSink, customer_body
+from tests.integration.test_read_model import fresh_database
 from tests.support.accounts import CUSTOMERS, PASSWORD, login, sign_up
+from tests.support.credentials import EVENT_KEYS
 from tests.support.documents import stored_document
 from tests.support.polling import eventually
+from tests.unit.builders import create_command
 
 TRACEPARENT = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 # All that an event without a snapshot may carry: ids, version, the facts.
@@ -116,3 +126,68 @@ async def test_every_event_carries_its_schema_and_the_callers_trace(
     # A request without a trace still gets one of its own, not the first one's.
     second = next(e for e in events if e["data"]["version"] == 2)
     assert second["traceparent"].split("-")[1] != trace_id
+
+
+async def test_an_event_without_a_snapshot_that_comes_early_is_retried_not_dropped(
+    infra: Infrastructure,
+) -> None:
+    """Delivered before the change it follows, a snapshot-less event is a RETRY
+    (the worker tries it again) and applies once that change is projected: the
+    row never waits for the reconciler's resync, never regresses, skips nothing."""
+    policy = Policy(customer_groups=frozenset({"retail"}))
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    state = None
+    events = []
+    steps: list[Command] = [
+        create_command(customer_id=str(uuid.uuid4())),
+        UpdatePreferences({"newsletter": True}),  # with its snapshot
+        RequestErasure(),  # these two without
+        CancelErasure(),
+    ]
+    for step in steps:
+        now += timedelta(seconds=1)
+        state, event = decide(state, step, now, policy)
+        assert event is not None
+        events.append(Event(event.type, signed(EVENT_KEYS, event.type, event.to_data())))
+    assert state is not None
+    created, preferences, asked, cancelled = events
+    assert "snapshot" not in asked.data
+    assert "snapshot" not in cancelled.data
+
+    async def announce(*_: object) -> None:
+        return None
+
+    conn = await fresh_database(infra, "projection_early")
+    dsn = infra.postgres_dsn.rsplit("/", 1)[0] + "/projection_early"
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+    try:
+        projector = Projector(pool, EVENT_KEYS, announce)
+
+        async def row() -> tuple[int, bool] | None:
+            found = await conn.fetchrow(
+                "SELECT c.version, p.newsletter FROM customers c "
+                "JOIN customer_preferences p ON p.customer_id = c.id WHERE c.id = $1",
+                uuid.UUID(state.id),
+            )
+            return None if found is None else (found["version"], found["newsletter"])
+
+        # No row yet: the create is on its way.
+        assert (await projector.handle(asked)).verdict is Verdict.RETRY
+        assert (await projector.handle(created)).verdict is Verdict.APPLIED
+        # Two ahead of the row: the change between is on its way (its snapshot).
+        assert (await projector.handle(asked)).verdict is Verdict.RETRY
+        assert (await projector.handle(cancelled)).verdict is Verdict.RETRY
+        assert await row() == (1, False)
+        assert (await projector.handle(preferences)).verdict is Verdict.APPLIED
+        # The retries apply, in any order they come.
+        assert (await projector.handle(cancelled)).verdict is Verdict.RETRY
+        assert (await projector.handle(asked)).verdict is Verdict.APPLIED
+        assert (await projector.handle(cancelled)).verdict is Verdict.APPLIED
+        assert await row() == (4, True)
+        # Duplicates and older events change nothing.
+        for late in (asked, preferences, cancelled, created):
+            assert (await projector.handle(late)).verdict is Verdict.STALE
+        assert await row() == (4, True)
+    finally:
+        await pool.close()
+        await conn.close()

@@ -84,8 +84,9 @@ async def test_a_reminder_makes_the_actor_check_its_erasure_by_name_only() -> No
     checked: list[object] = []
 
     class Shell:
-        async def execute(self, command: object) -> None:
+        async def execute(self, command: object) -> Refused[Refusal]:
             checked.append(command)
+            return Refused(Refusal.NOT_FOUND, "nothing is stored")  # nothing to erase
 
     handlers = CustomerHandlers(Shell(), None)  # type: ignore[arg-type]
     await handlers.reminder("erasure-due")

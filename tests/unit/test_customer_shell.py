@@ -4,15 +4,18 @@ commit within the fence, then remember and release (actors/customer_shell.py).""
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime, timedelta
 
 import pytest
 
 from actors import sign_in as sign_in_facts
-from actors.customer_actor import CustomerHandlers
+from actors.customer_actor import CustomerHandlers, ReminderNotDone
 from actors.customer_protocol import (
     AddressesShown,
     AddressShown,
     CustomerShown,
+    ErasureAsk,
+    ErasureShown,
     Outcome,
     PasswordAttempt,
     PasswordChange,
@@ -24,11 +27,13 @@ from actors.customer_protocol import (
 from actors.customer_shell import CustomerShell
 from actors.document_store import StoreError
 from actors.protocol import FieldProblem, Refused
+from actors.reminders import ERASURE_REMINDER
 from actors.sign_in import SignInFacts
 from actors.unique_key_protocol import KeyRefusal
 from domain.claims import FENCE
 from domain.commands import (
     AddAddress,
+    CancelErasure,
     DeleteCustomer,
     RegisterCustomer,
     RequestPasswordReset,
@@ -38,6 +43,7 @@ from domain.errors import Refusal
 from domain.events import (
     ADDRESS_CREATED,
     CUSTOMER_CREATED,
+    CUSTOMER_ERASED,
     CUSTOMER_REGISTERED,
     LOGGED_IN,
     PASSWORD_CHANGED,
@@ -465,3 +471,103 @@ async def test_a_reset_hashes_the_new_password_only_for_a_token_the_customer_hol
     assert isinstance(reset, CustomerShown)
     assert counted.hashes == 1
     assert actor.sessions.ended == [(CUSTOMER_ID, PASSWORD_CHANGED)]
+
+
+class RecordedReminders:
+    """The erasure reminders set: (customer id, due, now) each."""
+
+    def __init__(self) -> None:
+        self.set_for: list[tuple[str, datetime | None, datetime]] = []
+
+    async def set(self, actor_id: str, due: datetime | None, now: datetime) -> None:
+        self.set_for.append((actor_id, due, now))
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def erasure_asked() -> tuple[Actor, Clock, RecordedReminders, datetime]:
+    """A customer whose erasure an admin asked for at NOW: due after the grace."""
+    store, clock, reminders = FakeStore(), Clock(NOW), RecordedReminders()
+    claims = FakeClaims(MonotonicClock())
+    sessions = FakeSessions()
+    shell = CustomerShell(
+        CUSTOMER_ID, store, claims, POLICY, clock, sessions=sessions, reminders=reminders
+    )
+    actor = Actor(store, claims, MonotonicClock(), CustomerHandlers(shell, FACTS), sessions)
+    await created(actor)
+    asked = await actor.handlers.request_erasure(ErasureAsk(access=None))
+    assert isinstance(asked, ErasureShown)
+    assert asked.committed
+    due = NOW + POLICY.erasure_grace
+    assert reminders.set_for == [(CUSTOMER_ID, due, NOW)]
+    return actor, clock, reminders, due
+
+
+async def test_a_reminder_the_store_kept_from_its_work_fails_so_that_dapr_fires_it_again() -> None:
+    actor, clock, _, due = await erasure_asked()
+    clock.now = due
+    actor.store.failing_loads = True
+    with pytest.raises(ReminderNotDone):
+        await actor.handlers.reminder(ERASURE_REMINDER)
+
+    actor.store.failing_loads = False
+    stored = actor.store.document(CUSTOMER_ID)
+    assert stored is not None
+    actor.store.after_next_load = lambda: actor.store.put(CUSTOMER_ID, {**stored, "version": 9})
+    with pytest.raises(ReminderNotDone):
+        await actor.handlers.reminder(ERASURE_REMINDER)
+    assert not [e for e in actor.store.events if e.type == CUSTOMER_ERASED]
+
+    # Fired again, it erases.
+    await actor.handlers.reminder(ERASURE_REMINDER)
+    assert [e.type for e in actor.store.events][-1] == CUSTOMER_ERASED
+
+
+async def test_a_reminder_that_fires_before_the_due_time_is_set_again_for_it() -> None:
+    actor, clock, reminders, due = await erasure_asked()
+    clock.now = due - timedelta(seconds=3)  # this clock is behind the one that set it
+
+    await actor.handlers.reminder(ERASURE_REMINDER)
+
+    assert [e.type for e in actor.store.events][-1] != CUSTOMER_ERASED
+    assert reminders.set_for[-1] == (CUSTOMER_ID, due, clock.now)
+
+
+async def test_a_reminder_of_another_name_or_of_nothing_pending_does_nothing() -> None:
+    actor, clock, reminders, due = await erasure_asked()
+    clock.now = due
+    await actor.handlers.reminder("something-else")
+    assert [e.type for e in actor.store.events][-1] != CUSTOMER_ERASED
+    clock.now = due - timedelta(seconds=1)  # cancelled while it may be
+    cancelled = await actor.handlers.cancel_erasure(CancelErasure())
+    assert isinstance(cancelled, VersionShown)
+    clock.now = due
+    count = len(reminders.set_for)
+    await actor.handlers.reminder(ERASURE_REMINDER)
+    assert [e.type for e in actor.store.events][-1] != CUSTOMER_ERASED
+    assert len(reminders.set_for) == count
+
+
+async def test_an_admins_immediate_erasure_asked_again_is_answered_as_done() -> None:
+    actor, *_ = await erasure_asked()
+    first = await actor.handlers.request_erasure(ErasureAsk(immediate=True, access=None))
+    assert isinstance(first, ErasureShown)
+    assert (first.erased, first.committed) == (True, True)
+    events = len(actor.store.events)
+
+    again = await actor.handlers.request_erasure(ErasureAsk(immediate=True, access=None))
+
+    assert again == ErasureShown(
+        scheduled_for=first.scheduled_for, erased=True, version=first.version, committed=False
+    )
+    assert len(actor.store.events) == events
+    # Anything else asked of an erased customer is still refused.
+    later = await actor.handlers.request_erasure(ErasureAsk(access=None))
+    assert isinstance(later, Refused)
+    assert later.code is Refusal.ERASED

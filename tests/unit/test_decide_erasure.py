@@ -23,8 +23,10 @@ from domain.decide import decide
 from domain.erasure import erasure_due
 from domain.errors import (
     CustomerErased,
+    ErasureDue,
     ErasureNotPending,
     InvalidFields,
+    Refusal,
     SessionEnded,
     WrongPassword,
 )
@@ -131,3 +133,32 @@ def test_a_soft_deleted_customer_is_erased_after_the_retention_unless_restored()
     # An erasure asked for sooner than the retention's end comes first.
     asked, _ = decide(deleted, RequestErasure(), NOW, POLICY)
     assert erasure_due(asked, POLICY) == NOW + min(GRACE, retention)
+
+
+def test_an_erasure_that_is_due_can_no_longer_be_cancelled() -> None:
+    pending, _ = decide(rich(), RequestErasure(), NOW, POLICY)
+    # Its reminder has not fired yet: still, it is too late to undo.
+    for late in (NOW + GRACE, NOW + GRACE + timedelta(days=3)):
+        with pytest.raises(ErasureDue) as refused:
+            decide(pending, CancelErasure(), late, POLICY)
+        assert refused.value.code is Refusal.ERASURE_DUE
+    # Up to the deadline it may be.
+    _, event = decide(pending, CancelErasure(), NOW + GRACE - timedelta(seconds=1), POLICY)
+    assert event is not None
+    assert event.type == ERASURE_CANCELLED
+
+
+def test_a_restore_is_refused_at_the_end_of_the_retention_or_of_an_erasure_asked_for() -> None:
+    deleted, _ = decide(rich(), DeleteCustomer(), NOW, POLICY)
+    retention = POLICY.deleted_retention
+    with pytest.raises(ErasureDue):
+        decide(deleted, RestoreCustomer(), NOW + retention, POLICY)
+    restored, event = decide(deleted, RestoreCustomer(), NOW + retention - timedelta(1), POLICY)
+    assert event is not None
+    assert restored.deleted_at is None
+    # An erasure asked for while deleted, past due, is not undone by a restore either.
+    asked, _ = decide(deleted, RequestErasure(), NOW, POLICY)
+    with pytest.raises(ErasureDue):
+        decide(asked, RestoreCustomer(), NOW + GRACE, POLICY)
+    with pytest.raises(ErasureDue):
+        decide(asked, CancelErasure(), NOW + GRACE, POLICY)

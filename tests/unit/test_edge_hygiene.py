@@ -151,3 +151,24 @@ def test_an_unreachable_database_is_a_503_to_retry_not_a_500() -> None:
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert response.json()["type"].endswith(":unavailable")
+
+
+def test_with_several_processes_every_hundredth_answer_asks_for_a_new_connection() -> None:
+    app = create_app(Settings(environment="development", http_workers=2))
+
+    async def ok() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    app.add_api_route("/api/v1/customers/ok/now", ok)
+    client = TestClient(app)  # no lifespan: the route needs nothing
+    closing = [
+        i
+        for i in range(1, 301)
+        if client.get("/api/v1/customers/ok/now").headers.get("connection") == "close"
+    ]
+    assert closing == [100, 200, 300]
+
+    single = create_app(Settings(environment="development", http_workers=1))
+    single.add_api_route("/api/v1/customers/ok/now", ok)
+    answers = [TestClient(single).get("/api/v1/customers/ok/now") for _ in range(150)]
+    assert all("connection" not in answer.headers for answer in answers)

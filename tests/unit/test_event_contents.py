@@ -141,3 +141,15 @@ def test_the_traceparent_is_the_request_s_or_a_new_one_never_empty() -> None:
         assert (version, len(trace_id), len(span_id), flags) == ("00", 32, 16, "01")
         assert int(trace_id, 16) != 0
     assert current_traceparent() != current_traceparent()
+
+
+def test_only_a_version_00_traceparent_is_passed_on() -> None:
+    ids = "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    for version in ("ff", "01", "0g"):
+        token = request_traceparent.set(f"{version}-{ids}")
+        try:
+            made = current_traceparent()
+        finally:
+            request_traceparent.reset(token)
+        assert made.startswith("00-")
+        assert made.split("-", 1)[1] != ids

@@ -228,3 +228,26 @@ def test_settings_that_did_nothing_are_gone() -> None:
     read = set(Settings.model_fields)
     assert not read & {"enable_analytics", "auth_service_addr", "loyalty_service_addr"}
     assert {"enable_segments", "enable_2fa"} <= read
+
+
+@pytest.mark.parametrize(
+    "variable", ["CUSTOMER_ERASURE_GRACE_DAYS", "CUSTOMER_DELETED_RETENTION_DAYS"]
+)
+def test_the_erasure_grace_and_the_retention_must_be_more_than_nothing(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv("CUSTOMER_ENVIRONMENT", "development")
+    for refused_value in ("0", "-1"):
+        monkeypatch.setenv(variable, refused_value)
+        with pytest.raises(ConfigurationError) as refused:
+            load_settings()
+        assert variable in str(refused.value)
+    # Fractions of a day (the tests wait seconds) are fine.
+    monkeypatch.setenv(variable, repr(6 / 86400))
+    settings = load_settings()
+    days = (
+        settings.erasure_grace_days
+        if variable == "CUSTOMER_ERASURE_GRACE_DAYS"
+        else settings.deleted_retention_days
+    )
+    assert days == 6 / 86400
