@@ -42,6 +42,7 @@ class Refusal(enum.StrEnum):
     WISHLIST_ITEM_NOT_FOUND = "wishlist_item_not_found"
     TOO_MANY_WISHLISTS = "too_many_wishlists"
     TOO_MANY_WISHLIST_ITEMS = "too_many_wishlist_items"
+    WISHLISTS_TOO_LARGE = "wishlists_too_large"
     GROUP_NOT_FOUND = "group_not_found"
     GROUP_EXISTS = "group_exists"
     GROUP_IN_USE = "group_in_use"
@@ -133,6 +134,12 @@ class TooManyWishlists(DomainError):
 
 class TooManyWishlistItems(DomainError):
     code = Refusal.TOO_MANY_WISHLIST_ITEMS
+
+
+class WishlistsTooLarge(DomainError):
+    """The customer's wishlists would outgrow what one state transaction carries."""
+
+    code = Refusal.WISHLISTS_TOO_LARGE
 
 
 class GroupNotFound(DomainError):

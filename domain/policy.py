@@ -8,6 +8,12 @@ from datetime import timedelta
 MAX_ADDRESSES = 100
 MAX_WISHLISTS = 20
 MAX_WISHLIST_ITEMS = 500
+# daprd refuses a request body over 4 MiB (its --max-body-size), and a wishlist
+# change is one state transaction: the whole wishlists document plus the event,
+# which carries one wishlist. The document and its largest wishlist together
+# stay within this (JSON as the store is sent it), leaving 1 MiB for the
+# transaction's envelope, the event's changes, signature and metadata.
+MAX_WISHLISTS_BYTES = 3 * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -19,6 +25,7 @@ class Policy:
     # Per customer, and per wishlist (domain/wishlists.py).
     max_wishlists: int = MAX_WISHLISTS
     max_wishlist_items: int = MAX_WISHLIST_ITEMS
+    max_wishlists_bytes: int = MAX_WISHLISTS_BYTES
     # Sign-in: failures are counted outside the document (domain/throttles.py).
     challenge_ttl: timedelta = timedelta(minutes=5)
     challenge_max_failures: int = 5

@@ -12,11 +12,18 @@ every change of one publishes one ``customer.wishlist.*`` event whose
 snapshot is the wishlist at that version (a deleted one: none, and
 ``deleted: true``); a consumer keeping the highest version per wishlist is
 immune to duplicates and reordering, as with customers.
+
+One change is one request to the sidecar, which refuses a body over 4 MiB: a
+change that would take the document plus its largest wishlist (what the next
+event of that wishlist carries) past ``Policy.max_wishlists_bytes`` is refused
+(:class:`WishlistsTooLarge`, nothing stored). Deleting a wishlist or removing
+an item never grows either, so it is never refused for size.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +44,7 @@ from domain.errors import (
     VersionMismatch,
     WishlistItemNotFound,
     WishlistNotFound,
+    WishlistsTooLarge,
 )
 from domain.events import diff
 from domain.model import Customer, timestamp
@@ -416,6 +424,28 @@ def decide_remove_item(
     return WishlistDecision(lists.replacing(updated), event, wishlist.id)
 
 
+def _bytes(document: dict[str, Any]) -> int:
+    """The size of ``document`` as the store is sent it (compact, ASCII-escaped JSON)."""
+    return len(json.dumps(document, separators=(",", ":")))
+
+
+def stored_bytes(lists: Wishlists) -> int:
+    """The document plus its largest wishlist: the most one change of it sends."""
+    largest = max((_bytes(w.to_document()) for w in lists.lists), default=0)
+    return _bytes(lists.to_document()) + largest
+
+
+def _check_size(decision: WishlistDecision, policy: Policy) -> None:
+    if decision.event is None:
+        return
+    size = stored_bytes(decision.after)
+    if size > policy.max_wishlists_bytes:
+        raise WishlistsTooLarge(
+            f"the customer's wishlists would take {size} bytes, over the "
+            f"{policy.max_wishlists_bytes} one change may carry: remove items or wishlists"
+        )
+
+
 def decide_wishlists(
     customer: Customer | None,
     lists: Wishlists,
@@ -426,12 +456,16 @@ def decide_wishlists(
     """Decide ``command`` on the customer's wishlists: only for a live customer,
     and for a customer's session only while it may act."""
     _checked(customer, command)
-    if isinstance(command, CreateWishlist):
-        return decide_create(lists, command, now, policy)
-    if isinstance(command, RenameWishlist):
-        return decide_rename(lists, command, now, policy)
     if isinstance(command, DeleteWishlist):
         return decide_delete(lists, command, now, policy)
     if isinstance(command, AddWishlistItem):
-        return decide_add_item(lists, command, now, policy)
-    return decide_remove_item(lists, command, now, policy)
+        decision = decide_add_item(lists, command, now, policy)
+    elif isinstance(command, CreateWishlist):
+        decision = decide_create(lists, command, now, policy)
+    elif isinstance(command, RenameWishlist):
+        decision = decide_rename(lists, command, now, policy)
+    else:
+        return decide_remove_item(lists, command, now, policy)
+    # What only shrinks (a delete, a removal) is never refused for size.
+    _check_size(decision, policy)
+    return decision

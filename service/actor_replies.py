@@ -69,6 +69,9 @@ PROBLEMS: dict[Refusal, Kind] = {
     Refusal.TOO_MANY_WISHLIST_ITEMS: Kind(
         409, "too-many-wishlist-items", "Wishlist item limit reached"
     ),
+    Refusal.WISHLISTS_TOO_LARGE: Kind(
+        409, "wishlists-too-large", "The customer's wishlists are as large as they can be"
+    ),
     Refusal.GROUP_NOT_FOUND: Kind(404, "customer-group-not-found", "Customer group not found"),
     Refusal.GROUP_EXISTS: Kind(409, "customer-group-exists", "Customer group already exists"),
     Refusal.GROUP_IN_USE: Kind(409, "customer-group-in-use", "Live customers are in the group"),

@@ -279,6 +279,48 @@ async def test_limits_answer_409_and_a_full_wishlist_leaves_profile_events_small
     assert len(item_event["data"]["snapshot"]["items"]) == 500
 
 
+async def test_a_change_past_the_byte_budget_is_409_and_the_document_stays(
+    api: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """Items as long as allowed, each character escaped to 12 bytes in JSON: far
+    fewer than 500 take the document to the budget (3 MiB with its largest list),
+    every change up to it still fits in daprd's 4 MiB request, the next is refused."""
+    wide = "\N{GRINNING FACE}"
+    cid = (await create(api))["id"]
+    url = f"{lists_url(cid)}/{(await new_wishlist(api, cid, wide * 100))['id']}/items"
+    refused = None
+    async with httpx.AsyncClient(
+        base_url=str(api.base_url), headers=api.headers, timeout=60
+    ) as client:
+        for n in range(500):
+            before = await db.fetchval(
+                "SELECT value FROM dapr_state WHERE key = $1",
+                f"customer-service||wishlists:{cid}",
+            )
+            body = {"product_id": f"{n:04d}" + wide * 96, "variant_id": wide * 100}
+            added = await client.post(url, json={**body, "note": wide * 500})
+            if added.status_code != 201:
+                refused = added
+                break
+    assert refused is not None, "500 widest items were all accepted"
+    body = problem(refused, 409, "wishlists-too-large")
+    assert "bytes" in body["detail"]
+    assert 100 < n < 500
+    # Nothing stored: the document is byte for byte the one before the refusal,
+    # and it is as large as the budget lets it be (the commits near it went through).
+    after = await db.fetchval(
+        "SELECT value FROM dapr_state WHERE key = $1", f"customer-service||wishlists:{cid}"
+    )
+    assert after == before
+    stored = json.loads(bytes(after))
+    assert len(stored["wishlists"][0]["items"]) == n
+    assert len(json.dumps(stored, separators=(",", ":"))) > 1024 * 1024
+    # What shrinks the document is still allowed.
+    item_id = stored["wishlists"][0]["items"][0]["id"]
+    removed = await api.delete(f"{url}/{item_id}")
+    assert removed.status_code == 204, removed.text
+
+
 async def test_export_holds_the_wishlists_and_erasure_removes_them(
     api: httpx.AsyncClient, db: asyncpg.Connection
 ) -> None:
