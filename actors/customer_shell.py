@@ -36,7 +36,13 @@ from actors.document_store import ConcurrencyConflict, Loaded, OutboxEvent, Stor
 from actors.key_claims import ClaimOutcome
 from actors.protocol import FieldProblem, Refused
 from domain.claims import FENCE
-from domain.commands import Command, CreateCustomer, RegisterCustomer, UpdateCustomer
+from domain.commands import (
+    Command,
+    CreateCustomer,
+    RegisterCustomer,
+    RestoreCustomer,
+    UpdateCustomer,
+)
 from domain.decide import decide
 from domain.erasure import erasure_due
 from domain.errors import DomainError, InvalidFields, Refusal
@@ -222,7 +228,7 @@ class CustomerShell:
 
     async def _policy_for(self, command: Command) -> Policy | Refusing:
         """The policy, with the live customer groups for a command that gives one."""
-        gives_group = isinstance(command, CreateCustomer | RegisterCustomer) or (
+        gives_group = isinstance(command, CreateCustomer | RegisterCustomer | RestoreCustomer) or (
             isinstance(command, UpdateCustomer) and "customer_group_id" in command.changes
         )
         if self._groups is None or not gives_group:

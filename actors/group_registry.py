@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from actors.customer_shell import Documents, Refusing, _refused
 from actors.document_store import ConcurrencyConflict, OutboxEvent, StoreError
@@ -22,6 +22,7 @@ from actors.hosting import actor_class
 from actors.protocol import ActorType, Document, Refused
 from domain.errors import DomainError, Refusal
 from domain.groups import (
+    DELETE_SETTLE,
     REGISTRY_ID,
     SEEDED_AT,
     CreateGroup,
@@ -83,11 +84,13 @@ class GroupRegistryShell:
         configured: tuple[str, ...],
         default_group: str | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        settle: timedelta = DELETE_SETTLE,
     ) -> None:
         self._store = store
         self._configured = configured
         self._default = default_group
         self._clock = clock
+        self._settle = settle
 
     async def _run(self, command: GroupCommand) -> GroupShown | Refusing:
         try:
@@ -96,7 +99,7 @@ class GroupRegistryShell:
             log.warning("loading the group registry failed", error=str(exc))
             return _STORE_DOWN
         try:
-            decision = decide_group(registry, command, self._clock(), self._default)
+            decision = decide_group(registry, command, self._clock(), self._default, self._settle)
         except DomainError as exc:
             return _refused(exc)
         group = decision.after.get(decision.group_id)

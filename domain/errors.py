@@ -47,6 +47,7 @@ class Refusal(enum.StrEnum):
     GROUP_EXISTS = "group_exists"
     GROUP_IN_USE = "group_in_use"
     GROUP_NOT_RETIRED = "group_not_retired"
+    GROUP_SETTLING = "group_settling"
     DEFAULT_GROUP_REQUIRED = "default_group_required"
     ERASURE_DUE = "erasure_due"
     # Decided by the actor around the domain.
@@ -156,6 +157,12 @@ class GroupInUse(DomainError):
 
 class GroupNotRetired(DomainError):
     code = Refusal.GROUP_NOT_RETIRED
+
+
+class GroupSettling(DomainError):
+    """Retired too recently: changes that saw the group active may not be projected yet."""
+
+    code = Refusal.GROUP_SETTLING
 
 
 class DefaultGroupRequired(DomainError):

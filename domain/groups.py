@@ -7,15 +7,22 @@ are serialized; each group has its own ``version``. The configured list
 A group is retired (``active: false``) before it is deleted: a retired group is
 given to no customer any more (create and update validate ``customer_group_id``
 against the active groups), its customers are moved elsewhere (by a job:
-a group may hold a million customers), and it can be deleted once no live
-customer is in it. The default group can be neither retired nor deleted.
+a group may hold a million customers), and it can be deleted once no customer
+of the read model is in it (soft-deleted ones too: they may be restored).
+The read model lags, and a customer's actor may have checked the group while
+it was still active: so a group is deleted only if the read model was asked
+at least ``settle`` (60 s by default) after the group was retired: long enough
+for every change that saw it active to be committed and projected. A
+customer restored into a group that is gone or retired joins the default
+group (domain/profile.py). The default group can be neither retired nor
+deleted.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from domain.errors import (
@@ -25,6 +32,7 @@ from domain.errors import (
     GroupInUse,
     GroupNotFound,
     GroupNotRetired,
+    GroupSettling,
     InvalidFields,
     VersionMismatch,
 )
@@ -42,6 +50,8 @@ GROUP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,49}")
 REGISTRY_ID = "registry"
 # Configured groups have no creation time of their own: they show this one.
 SEEDED_AT = datetime(2026, 1, 1, tzinfo=UTC)
+# How long after its retirement a group may be deleted (CUSTOMER_GROUP_DELETE_SETTLE_SECONDS).
+DELETE_SETTLE = timedelta(seconds=60)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -54,6 +64,8 @@ class CustomerGroup:
     version: int
     created_at: datetime
     updated_at: datetime
+    # When it was last retired (None: active).
+    retired_at: datetime | None = None
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -65,19 +77,24 @@ class CustomerGroup:
             "version": self.version,
             "created_at": timestamp(self.created_at),
             "updated_at": timestamp(self.updated_at),
+            "retired_at": None if self.retired_at is None else timestamp(self.retired_at),
         }
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> CustomerGroup:
+        active = bool(doc["active"])
+        # Retired before retirements were dated: its last change is no earlier.
+        retired_at: str = doc.get("retired_at") or doc["updated_at"]
         return cls(
             id=doc["id"],
             name=doc["name"],
             description=doc.get("description"),
             attributes=dict(doc.get("attributes") or {}),
-            active=bool(doc["active"]),
+            active=active,
             version=int(doc["version"]),
             created_at=datetime.fromisoformat(doc["created_at"]),
             updated_at=datetime.fromisoformat(doc["updated_at"]),
+            retired_at=None if active else datetime.fromisoformat(retired_at),
         )
 
 
@@ -124,9 +141,11 @@ class UpdateGroup:
 @dataclasses.dataclass(frozen=True, slots=True)
 class DeleteGroup:
     id: str
-    # Whether a live customer is in the group, as the read model says.
+    # Whether a customer (a soft-deleted one too) is in the group, as the read model says.
     in_use: bool
     if_match: tuple[int, ...] | None = None
+    # When the read model was asked (None: now); it must be ``settle`` after the retirement.
+    checked_at: datetime | None = None
 
 
 GroupCommand = CreateGroup | UpdateGroup | DeleteGroup
@@ -186,7 +205,11 @@ def _replaced(registry: GroupRegistry, group: CustomerGroup) -> GroupRegistry:
 
 
 def decide_group(
-    registry: GroupRegistry, command: GroupCommand, now: datetime, default_group: str | None
+    registry: GroupRegistry,
+    command: GroupCommand,
+    now: datetime,
+    default_group: str | None,
+    settle: timedelta = DELETE_SETTLE,
 ) -> GroupDecision:
     if isinstance(command, CreateGroup):
         if not GROUP_ID.fullmatch(command.id):
@@ -215,8 +238,16 @@ def decide_group(
             raise DefaultGroupRequired("the default group cannot be deleted")
         if group.active:
             raise GroupNotRetired("retire the group (active: false) before deleting it")
+        checked_at = command.checked_at or now
+        assert group.retired_at is not None  # every retired group says when
+        if checked_at - group.retired_at < settle:
+            wait = (group.retired_at + settle - checked_at).total_seconds()
+            raise GroupSettling(
+                f"the group was retired less than {settle.total_seconds():g} s ago: "
+                f"changes that saw it active may still be on their way; try again in {wait:.0f} s"
+            )
         if command.in_use:
-            raise GroupInUse("live customers are in this group; move them first")
+            raise GroupInUse("customers are in this group (soft-deleted ones too); move them first")
         remaining = GroupRegistry(tuple(g for g in registry.groups if g.id != group.id))
         event = GroupEvent(GROUP_DELETED, group.id, group.version + 1, now, {}, None)
         return GroupDecision(remaining, event, group.id)
@@ -230,8 +261,13 @@ def decide_group(
         return GroupDecision(registry, None, group.id)
     if not updated.active and group.id == default_group:
         raise DefaultGroupRequired("the default group cannot be retired")
-    updated = dataclasses.replace(updated, version=group.version + 1, updated_at=now)
     retired = group.active and not updated.active
+    updated = dataclasses.replace(
+        updated,
+        version=group.version + 1,
+        updated_at=now,
+        retired_at=None if updated.active else (now if retired else group.retired_at),
+    )
     snapshot = updated.to_document()
     event = GroupEvent(
         GROUP_RETIRED if retired else GROUP_UPDATED,

@@ -154,4 +154,10 @@ def decide_restore(
         raise CustomerNotDeleted("customer is not deleted")
     # At the end of the retention (or past an erasure asked for) it is too late.
     refuse_if_due(customer, now, policy)
-    return changed(CUSTOMER_RESTORED, customer, advance(customer, now, deleted_at=None), now)
+    group = customer.customer_group_id
+    if group is not None and group not in policy.customer_groups:
+        # Its group was retired (or deleted) while it was away: it gets none of a
+        # retired group's, and joins the default one, as a new customer would.
+        group = policy.default_customer_group
+    restored = advance(customer, now, deleted_at=None, customer_group_id=group)
+    return changed(CUSTOMER_RESTORED, customer, restored, now)

@@ -78,6 +78,9 @@ PROBLEMS: dict[Refusal, Kind] = {
     Refusal.GROUP_NOT_RETIRED: Kind(
         409, "customer-group-not-retired", "Retire the customer group first"
     ),
+    Refusal.GROUP_SETTLING: Kind(
+        409, "customer-group-settling", "The customer group was retired too recently"
+    ),
     Refusal.DEFAULT_GROUP_REQUIRED: Kind(
         409, "default-group-required", "The default customer group stays"
     ),

@@ -195,7 +195,12 @@ async def _register_actors(
         return Customer(ctx, actor_id, CustomerHandlers(shell, facts, wishlists))
 
     def registry(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:
-        shell = GroupRegistryShell(core.groups, tuple(settings.groups), settings.default_group)
+        shell = GroupRegistryShell(
+            core.groups,
+            tuple(settings.groups),
+            settings.default_group,
+            settle=timedelta(seconds=settings.group_delete_settle_seconds),
+        )
         return CustomerGroupRegistry(ctx, actor_id, shell)
 
     def unique_key(ctx: ActorRuntimeContext, actor_id: ActorId) -> HostedActor:

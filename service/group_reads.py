@@ -61,12 +61,11 @@ class GroupReads:
         return group
 
     async def in_use(self, group_id: str) -> bool:
-        """Whether a live customer of the read model is in the group (about a second behind)."""
+        """Whether a customer of the read model is in the group (about a second behind):
+        a soft-deleted one too, since it may be restored (an erased one has no row)."""
         async with self._database.acquire(timeout=5) as conn:
             found: bool | None = await conn.fetchval(
-                "SELECT true FROM customers WHERE customer_group_id = $1 "
-                "AND deleted_at IS NULL LIMIT 1",
-                group_id,
+                "SELECT true FROM customers WHERE customer_group_id = $1 LIMIT 1", group_id
             )
         return bool(found)
 

@@ -807,6 +807,8 @@ class CustomerGroupOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    # When it was retired (null: active); it may be deleted a settle window later.
+    retired_at: datetime | None = None
 
 
 class CustomerGroupReply(BaseModel):

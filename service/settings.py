@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     groups: CommaList = ("retail", "wholesale", "vip")
     # Given to a new customer that names no group; empty for none.
     default_group: str | None = "retail"
+    # A retired group may be deleted this long after its retirement, not sooner: changes
+    # that saw it active are committed and projected by then (tests use a second or two).
+    group_delete_settle_seconds: float = Field(default=60, ge=0, le=86400)
     max_addresses: int = Field(default=100, ge=1, le=1000)
     # Wishlists per customer, items per wishlist (409 beyond).
     max_wishlists: int = Field(default=20, ge=1, le=100)

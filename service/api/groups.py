@@ -7,6 +7,7 @@ Any signed-in caller lists them; an admin creates, changes, retires
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Response, status
@@ -85,6 +86,9 @@ async def delete_group(
     response: Response,
     if_match: IfMatch,
 ) -> None:
-    """Only a retired group without live customers (the read model's count)."""
-    command = DeleteGroup(id=group_id, in_use=await reads.in_use(group_id), if_match=if_match)
+    """Only a retired group, a settle window after its retirement, that the read
+    model shows no customer in (soft-deleted ones too)."""
+    checked_at = datetime.now(UTC)  # before the read: it sees at least what was projected by then
+    in_use = await reads.in_use(group_id)
+    command = DeleteGroup(id=group_id, in_use=in_use, if_match=if_match, checked_at=checked_at)
     tag_version(response, (await groups.ask(REGISTRY_ID, DELETE_GROUP, command)).version)

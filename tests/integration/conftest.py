@@ -55,6 +55,9 @@ __all__ = [
 ]
 
 
+GROUP_DELETE_SETTLE_SECONDS = 3
+
+
 @pytest.fixture(scope="session")
 def stack_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("stack")
@@ -75,7 +78,11 @@ def customer_service(infra: Infrastructure, stack_root: Path) -> Iterator[App]:
     app = start_customer_service(
         infra,
         stack_root,
-        env={"CUSTOMER_DATABASE_DSN": dsn},
+        env={
+            "CUSTOMER_DATABASE_DSN": dsn,
+            # A retired group may be deleted this long after (60 s by default).
+            "CUSTOMER_GROUP_DELETE_SETTLE_SECONDS": str(GROUP_DELETE_SETTLE_SECONDS),
+        },
         tokens={"APP_API_TOKEN": APP_API_TOKEN, "DAPR_API_TOKEN": DAPR_API_TOKEN},
     )
     yield app

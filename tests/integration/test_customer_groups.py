@@ -9,7 +9,13 @@ from typing import Any
 import asyncpg
 import httpx
 
-from tests.integration.conftest import CallerSidecars, EventSink, customer_body, customer_token
+from tests.integration.conftest import (
+    GROUP_DELETE_SETTLE_SECONDS,
+    CallerSidecars,
+    EventSink,
+    customer_body,
+    customer_token,
+)
 from tests.support.documents import stored_document
 from tests.support.polling import eventually
 
@@ -123,6 +129,11 @@ async def test_a_group_lives_is_retired_emptied_and_deleted(
     member = await api.post(CUSTOMERS, json=customer_body(customer_group_id=group_id))
     assert member.status_code == 201, member.text
     cid = member.json()["customer"]["id"]
+    # Another member, soft-deleted: it may be restored, so it still counts.
+    away = await api.post(CUSTOMERS, json=customer_body(customer_group_id=group_id))
+    assert away.status_code == 201, away.text
+    away_id = away.json()["customer"]["id"]
+    assert (await api.delete(f"{CUSTOMERS}/{away_id}")).status_code == 204
 
     problem(await api.delete(f"{GROUPS}/{group_id}"), 409, "customer-group-not-retired")
     stale = await api.patch(
@@ -134,6 +145,10 @@ async def test_a_group_lives_is_retired_emptied_and_deleted(
     )
     assert retired.status_code == 200, retired.text
     assert (retired.json()["customer_group"]["active"], retired.headers["etag"]) == (False, '"2"')
+    assert retired.json()["customer_group"]["retired_at"] is not None
+    # Retired just now: a change that saw it active may not be projected yet.
+    settling = problem(await api.delete(f"{GROUPS}/{group_id}"), 409, "customer-group-settling")
+    assert "retired less than" in settling["detail"]
 
     # Retired: given to no one any more, by a create or an update.
     refused = problem(
@@ -151,10 +166,30 @@ async def test_a_group_lives_is_retired_emptied_and_deleted(
         return True if row == version else None
 
     await eventually(lambda: projected(1), what="the member in the read model")
-    problem(await api.delete(f"{GROUPS}/{group_id}"), 409, "customer-group-in-use")
+
+    async def settled() -> httpx.Response | None:
+        answer = await api.delete(f"{GROUPS}/{group_id}")
+        return None if answer.status_code == 409 and "settling" in answer.text else answer
+
+    within = GROUP_DELETE_SETTLE_SECONDS + 10
+    in_use = await eventually(settled, within=within, what="the settle window's end")
+    problem(in_use, 409, "customer-group-in-use")
     moved = await api.patch(f"{CUSTOMERS}/{cid}", json={"customer_group_id": "retail"})
     assert moved.status_code == 200
     await eventually(lambda: projected(2), what="the member moved in the read model")
+    # The soft-deleted member still holds it; restored, it joins the default group.
+    problem(await api.delete(f"{GROUPS}/{group_id}"), 409, "customer-group-in-use")
+    back = await api.post(f"{CUSTOMERS}/{away_id}/restore")
+    assert back.status_code == 200, back.text
+    assert back.json()["customer"]["customer_group_id"] == "retail"
+
+    async def away_moved() -> bool | None:
+        row = await db.fetchval(
+            "SELECT customer_group_id FROM customers WHERE id = $1::uuid", away_id
+        )
+        return True if row == "retail" else None
+
+    await eventually(away_moved, what="the restored member in the default group")
     deleted = await api.delete(f"{GROUPS}/{group_id}")
     assert deleted.status_code == 204, deleted.text
     problem(await api.get(f"{GROUPS}/{group_id}"), 404, "customer-group-not-found")

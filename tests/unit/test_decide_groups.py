@@ -3,7 +3,7 @@ delete, the default group kept."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -13,6 +13,7 @@ from domain.errors import (
     GroupInUse,
     GroupNotFound,
     GroupNotRetired,
+    GroupSettling,
     InvalidFields,
     VersionMismatch,
 )
@@ -22,6 +23,7 @@ from domain.groups import (
     GROUP_RETIRED,
     GROUP_UPDATED,
     CreateGroup,
+    CustomerGroup,
     DeleteGroup,
     GroupRegistry,
     UpdateGroup,
@@ -29,6 +31,8 @@ from domain.groups import (
 )
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+# A retired group may be deleted from DELETE_SETTLE (60 s) after its retirement.
+SETTLED = NOW + timedelta(seconds=60)
 SEEDED = GroupRegistry.seeded(("retail", "vip"), NOW)
 
 
@@ -56,10 +60,12 @@ def test_retire_then_delete_only_when_empty() -> None:
     assert (retired.event.type, retired.event.version) == (GROUP_RETIRED, 2)
     assert retired.after.active() == {"retail"}
     with pytest.raises(GroupInUse):
-        decide_group(retired.after, DeleteGroup("vip", in_use=True), NOW, "retail")
+        decide_group(retired.after, DeleteGroup("vip", in_use=True), SETTLED, "retail")
     with pytest.raises(VersionMismatch):
-        decide_group(retired.after, DeleteGroup("vip", in_use=False, if_match=(1,)), NOW, "retail")
-    gone = decide_group(retired.after, DeleteGroup("vip", in_use=False), NOW, "retail")
+        decide_group(
+            retired.after, DeleteGroup("vip", in_use=False, if_match=(1,)), SETTLED, "retail"
+        )
+    gone = decide_group(retired.after, DeleteGroup("vip", in_use=False), SETTLED, "retail")
     assert gone.event is not None
     assert (gone.event.type, gone.event.to_data()["deleted"]) == (GROUP_DELETED, True)
     assert gone.after.get("vip") is None
@@ -82,3 +88,42 @@ def test_changes_are_named_and_a_same_value_change_commits_nothing() -> None:
         decide_group(SEEDED, UpdateGroup("nope", {"name": "x"}), NOW, None)
     with pytest.raises(InvalidFields):
         decide_group(SEEDED, UpdateGroup("vip", {"id": "x"}), NOW, None)
+
+
+def test_a_retired_group_is_deleted_only_a_settle_window_after_its_retirement() -> None:
+    retired = decide_group(SEEDED, UpdateGroup("vip", {"active": False}), NOW, "retail").after
+    vip = retired.get("vip")
+    assert vip is not None
+    assert vip.retired_at == NOW
+    assert GroupRegistry.from_document(retired.to_document()) == retired
+    # Empty in the read model, but a customer's actor may have seen it active just
+    # now and its change not be projected yet.
+    early = SETTLED - timedelta(seconds=1)
+    with pytest.raises(GroupSettling):
+        decide_group(retired, DeleteGroup("vip", in_use=False), early, "retail")
+    # What counts is when the read model was asked, not when the actor decides.
+    asked_early = DeleteGroup("vip", in_use=False, checked_at=early)
+    with pytest.raises(GroupSettling):
+        decide_group(retired, asked_early, SETTLED + timedelta(hours=1), "retail")
+    # The window is the configured one; in use is still refused after it.
+    short = timedelta(seconds=2)
+    later = NOW + short
+    with pytest.raises(GroupInUse):
+        decide_group(retired, DeleteGroup("vip", in_use=True), later, "retail", short)
+    assert decide_group(retired, DeleteGroup("vip", in_use=False), later, "retail", short).event
+    # Brought back and retired again: the window starts again.
+    back = decide_group(retired, UpdateGroup("vip", {"active": True}), later, "retail").after
+    assert back.active() == {"retail", "vip"}
+    assert [g.retired_at for g in back.groups] == [None, None]
+    again = decide_group(back, UpdateGroup("vip", {"active": False}), SETTLED, "retail").after
+    with pytest.raises(GroupSettling):
+        decide_group(again, DeleteGroup("vip", in_use=False), SETTLED + short, "retail")
+    # A rename while retired keeps the retirement's time.
+    renamed = decide_group(again, UpdateGroup("vip", {"name": "V"}), SETTLED + short, "retail")
+    assert [g.retired_at for g in renamed.after.groups] == [None, SETTLED]
+
+
+def test_a_group_retired_before_retirements_were_dated_counts_from_its_last_change() -> None:
+    document = CustomerGroup("old", "Old", None, {}, False, 3, NOW, NOW).to_document()
+    del document["retired_at"]
+    assert CustomerGroup.from_document(document).retired_at == NOW

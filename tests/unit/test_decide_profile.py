@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 
 import pytest
@@ -153,6 +154,19 @@ def test_delete_is_soft_and_restore_brings_the_customer_back() -> None:
     assert not restored.deleted
     assert restored.version == 3
     assert event.type == CUSTOMER_RESTORED
+
+
+def test_a_customer_restored_into_a_group_gone_or_retired_joins_the_default_group() -> None:
+    deleted, _ = decided(new_customer(customer_group_id="wholesale"), DeleteCustomer())
+    # Still active: it stays where it was.
+    kept, _ = decided(deleted, RestoreCustomer())
+    assert kept.customer_group_id == "wholesale"
+    # Retired or deleted while the customer was away (the live set no longer has it).
+    live = dataclasses.replace(POLICY, customer_groups=frozenset({"retail"}))
+    moved, event = decide(deleted, RestoreCustomer(), NOW, live)
+    assert event is not None
+    assert (moved.customer_group_id, moved.deleted) == ("retail", False)
+    assert event.changes["customer_group_id"] == {"before": "wholesale", "after": "retail"}
 
 
 def test_restoring_a_live_customer_is_refused() -> None:
