@@ -101,6 +101,9 @@ class CustomerGroup:
 @dataclasses.dataclass(frozen=True, slots=True)
 class GroupRegistry:
     groups: tuple[CustomerGroup, ...]
+    # The ids of deleted groups: never given to a new group, so that a group's
+    # versions never start again (consumers keep the highest version per id).
+    deleted: tuple[str, ...] = ()
 
     @classmethod
     def seeded(cls, configured: tuple[str, ...], at: datetime) -> GroupRegistry:
@@ -115,11 +118,14 @@ class GroupRegistry:
         return frozenset(g.id for g in self.groups if g.active)
 
     def to_document(self) -> dict[str, Any]:
-        return {"groups": [g.to_document() for g in self.groups]}
+        return {"groups": [g.to_document() for g in self.groups], "deleted": list(self.deleted)}
 
     @classmethod
     def from_document(cls, doc: dict[str, Any]) -> GroupRegistry:
-        return cls(tuple(CustomerGroup.from_document(g) for g in doc.get("groups") or ()))
+        return cls(
+            tuple(CustomerGroup.from_document(g) for g in doc.get("groups") or ()),
+            tuple(doc.get("deleted") or ()),
+        )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -201,7 +207,7 @@ def _replaced(registry: GroupRegistry, group: CustomerGroup) -> GroupRegistry:
     groups = tuple(group if g.id == group.id else g for g in registry.groups)
     if registry.get(group.id) is None:
         groups = (*groups, group)
-    return GroupRegistry(groups)
+    return dataclasses.replace(registry, groups=groups)
 
 
 def decide_group(
@@ -218,6 +224,10 @@ def decide_group(
             )
         if registry.get(command.id) is not None:
             raise GroupExists(f"customer group {command.id} exists")
+        if command.id in registry.deleted:
+            raise GroupExists(
+                f"customer group {command.id} was deleted; the id of a deleted group is not reused"
+            )
         group = CustomerGroup(
             command.id,
             command.name,
@@ -248,7 +258,9 @@ def decide_group(
             )
         if command.in_use:
             raise GroupInUse("customers are in this group (soft-deleted ones too); move them first")
-        remaining = GroupRegistry(tuple(g for g in registry.groups if g.id != group.id))
+        remaining = GroupRegistry(
+            tuple(g for g in registry.groups if g.id != group.id), (*registry.deleted, group.id)
+        )
         event = GroupEvent(GROUP_DELETED, group.id, group.version + 1, now, {}, None)
         return GroupDecision(remaining, event, group.id)
     unknown = sorted(command.changes.keys() - _UPDATABLE)

@@ -15,8 +15,12 @@ async def record_groups(pool: asyncpg.Pool, groups: list[str]) -> None:
     try:
         async with pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM customer_groups WHERE NOT (id = ANY($1))", groups)
+            # A deleted group never comes back (its id is not reused): a registry
+            # read before its deletion was projected must not bring it back.
             await conn.executemany(
-                "INSERT INTO customer_groups (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO customer_groups (id) SELECT $1::varchar WHERE NOT EXISTS "
+                "(SELECT 1 FROM customer_group_tombstones WHERE id = $1) "
+                "ON CONFLICT (id) DO NOTHING",
                 [(group,) for group in groups],
             )
     except (OSError, asyncpg.PostgresError) as exc:

@@ -186,25 +186,49 @@ class Projector:
         return MembershipChange(added={}, removed=[]) if done is Advance.MOVED else None
 
     async def _group(self, event_type: str, data: dict[str, Any]) -> Outcome:
-        """A customer group made or deleted: the read model's list of groups follows
-        (a group's other changes touch nothing it keeps)."""
-        group_id = data.get("group_id")
+        """A customer group made, changed or deleted: the read model's list of groups
+        follows, by the group's version (an older event changes nothing; a deleted
+        group's tombstone keeps a late event from bringing it back)."""
+        group_id, version = data.get("group_id"), data.get("version")
         if not isinstance(group_id, str) or not group_id:
             return Outcome(Verdict.DEAD_LETTER, "malformed: no group_id")
+        if type(version) is not int or version < 1:
+            return Outcome(Verdict.DEAD_LETTER, "malformed: no version")
         try:
-            async with self._pool.acquire() as conn:
+            async with self._pool.acquire() as conn, conn.transaction():
+                # One group's events one at a time: a delete and a late update of it
+                # must not each miss what the other writes.
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('customer_group:' || $1))", group_id
+                )
                 if event_type == GROUP_DELETED:
-                    await conn.execute("DELETE FROM customer_groups WHERE id = $1", group_id)
-                else:
-                    await conn.execute(
-                        "INSERT INTO customer_groups (id) VALUES ($1) ON CONFLICT (id) DO NOTHING",
+                    written = await conn.fetchval(
+                        "INSERT INTO customer_group_tombstones AS t (id, version) "
+                        "VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET version = "
+                        "EXCLUDED.version WHERE t.version < EXCLUDED.version RETURNING true",
                         group_id,
+                        version,
+                    )
+                    await conn.execute(
+                        "DELETE FROM customer_groups WHERE id = $1 AND version < $2",
+                        group_id,
+                        version,
+                    )
+                else:
+                    written = await conn.fetchval(
+                        "INSERT INTO customer_groups AS g (id, version, updated_at) "
+                        "SELECT $1::varchar, $2::integer, now() WHERE NOT EXISTS "
+                        "(SELECT 1 FROM customer_group_tombstones WHERE id = $1) "
+                        "ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, "
+                        "updated_at = now() WHERE g.version < EXCLUDED.version RETURNING true",
+                        group_id,
+                        version,
                     )
         except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
             return Outcome(Verdict.DEAD_LETTER, type(exc).__name__)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             return Outcome(Verdict.RETRY, type(exc).__name__)
-        return Outcome(Verdict.APPLIED)
+        return Outcome(Verdict.APPLIED if written else Verdict.STALE)
 
     def _seconds_since(self, moment: datetime) -> float:
         return max(0.0, (self._clock() - moment).total_seconds())

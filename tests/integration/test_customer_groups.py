@@ -3,12 +3,26 @@ that creates and updates of customers are validated against."""
 
 from __future__ import annotations
 
+import json
 import secrets
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import httpx
 
+from devstack.stack import Infrastructure
+from domain.groups import (
+    CreateGroup,
+    DeleteGroup,
+    GroupCommand,
+    GroupRegistry,
+    UpdateGroup,
+    decide_group,
+)
+from readmodel.groups import record_groups
+from readmodel.projector import Event, Projector, Verdict
+from security.event_signature import signed
 from tests.integration.conftest import (
     GROUP_DELETE_SETTLE_SECONDS,
     CallerSidecars,
@@ -16,6 +30,8 @@ from tests.integration.conftest import (
     customer_body,
     customer_token,
 )
+from tests.integration.test_read_model import fresh_database
+from tests.support.credentials import EVENT_KEYS
 from tests.support.documents import stored_document
 from tests.support.polling import eventually
 
@@ -218,3 +234,66 @@ async def test_a_group_lives_is_retired_emptied_and_deleted(
     document = await stored_document(db, cid)
     assert document is not None
     assert document["customer_group_id"] == "retail"
+    # Its id is not used again: a new group's versions would start below the deletion's.
+    again = await api.post(GROUPS, json={"id": group_id, "name": "Gold again"})
+    assert "deleted" in problem(again, 409, "customer-group-exists")["detail"]
+    assert group_id in json.loads(await stored_registry(db))["deleted"]
+    tombstone = await db.fetchval(
+        "SELECT version FROM customer_group_tombstones WHERE id = $1", group_id
+    )
+    assert tombstone == 3
+
+
+async def test_the_group_list_follows_versions_and_a_deleted_group_stays_gone(
+    infra: Infrastructure,
+) -> None:
+    """Events delivered late, twice or out of order: the highest version wins, and
+    nothing older than a deletion brings the group back."""
+    now = datetime.now(UTC)
+    registry = GroupRegistry.seeded(("retail",), now)
+    steps: list[GroupCommand] = [
+        CreateGroup("gold", "Gold"),
+        UpdateGroup("gold", {"active": False}),
+        DeleteGroup("gold", in_use=False),
+    ]
+    events = []
+    for step in steps:
+        decided = decide_group(registry, step, now, "retail", timedelta(0))
+        assert decided.event is not None
+        registry = decided.after
+        data = decided.event.to_data()
+        events.append(Event(decided.event.type, signed(EVENT_KEYS, decided.event.type, data)))
+    created, retired, deleted = events
+
+    async def announce(*_: object) -> None:
+        return None
+
+    conn = await fresh_database(infra, "group_versions")
+    dsn = infra.postgres_dsn.rsplit("/", 1)[0] + "/group_versions"
+    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=2)
+
+    async def row() -> int | None:
+        found: int | None = await conn.fetchval(
+            "SELECT version FROM customer_groups WHERE id = 'gold'"
+        )
+        return found
+
+    try:
+        projector = Projector(pool, EVENT_KEYS, announce)
+        # The retirement before the creation: the creation, older, changes nothing.
+        assert (await projector.handle(retired)).verdict is Verdict.APPLIED
+        assert (await projector.handle(created)).verdict is Verdict.STALE
+        assert await row() == 2
+        assert (await projector.handle(deleted)).verdict is Verdict.APPLIED
+        assert await row() is None
+        # Late and redelivered: none brings it back.
+        for late in (retired, created, deleted):
+            assert (await projector.handle(late)).verdict is Verdict.STALE
+        assert await row() is None
+        # Neither does a start-up's list read before the deletion was projected.
+        await record_groups(pool, ["retail", "gold"])
+        assert await row() is None
+        assert await conn.fetchval("SELECT version FROM customer_groups WHERE id = 'retail'") == 0
+    finally:
+        await pool.close()
+        await conn.close()

@@ -127,3 +127,20 @@ def test_a_group_retired_before_retirements_were_dated_counts_from_its_last_chan
     document = CustomerGroup("old", "Old", None, {}, False, 3, NOW, NOW).to_document()
     del document["retired_at"]
     assert CustomerGroup.from_document(document).retired_at == NOW
+
+
+def test_a_deleted_group_id_is_never_used_again() -> None:
+    retired = decide_group(SEEDED, UpdateGroup("vip", {"active": False}), NOW, "retail")
+    gone = decide_group(retired.after, DeleteGroup("vip", in_use=False), SETTLED, "retail")
+    assert gone.event is not None
+    assert gone.event.version == 3
+    assert gone.after.deleted == ("vip",)
+    assert GroupRegistry.from_document(gone.after.to_document()) == gone.after
+    # Made again, its versions would start at 1 below the deletion's 3.
+    with pytest.raises(GroupExists, match="deleted"):
+        decide_group(gone.after, CreateGroup("vip", "VIP again"), SETTLED, "retail")
+    # Other changes keep the tombstones.
+    made = decide_group(gone.after, CreateGroup("gold", "Gold"), SETTLED, "retail")
+    assert made.after.deleted == ("vip",)
+    renamed = decide_group(made.after, UpdateGroup("gold", {"name": "G"}), SETTLED, "retail")
+    assert renamed.after.deleted == ("vip",)
