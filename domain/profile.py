@@ -63,14 +63,17 @@ class ProfileChange:
     values: dict[str, Any]
 
     @classmethod
-    def of(cls, sent: dict[str, Any], policy: Policy) -> ProfileChange:
-        """The change ``sent`` asks for, or every rule it breaks."""
+    def of(cls, sent: dict[str, Any], policy: Policy, customer: Customer) -> ProfileChange:
+        """The change ``sent`` asks of ``customer``, or every rule it breaks. A group
+        is checked only when it changes: a customer left in a retired group may send
+        it back unchanged (a PATCH of the whole profile), but none is moved into one."""
         errors = [
             FieldError(field, "cannot be changed", "read_only")
             for field in sorted(sent.keys() - UPDATABLE_FIELDS)
         ]
-        if "customer_group_id" in sent:
-            errors += _group_errors(sent["customer_group_id"], policy)
+        group = sent.get("customer_group_id", customer.customer_group_id)
+        if group != customer.customer_group_id:
+            errors += _group_errors(group, policy)
         if errors:
             raise InvalidFields(errors)
         return cls(fields.typed(Customer, sent))
@@ -113,7 +116,7 @@ def decide_update(
     state: Customer | None, command: UpdateCustomer, now: datetime, policy: Policy
 ) -> Decision:
     customer = require_live(state, command.if_match)
-    updated = ProfileChange.of(command.changes, policy).applied_to(customer)
+    updated = ProfileChange.of(command.changes, policy, customer).applied_to(customer)
     if updated.profile() == customer.profile():
         return customer, None
     email_changed = normalize_email(updated.email) != normalize_email(customer.email)

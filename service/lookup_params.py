@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
+from collections.abc import Sequence
 
 import phonenumbers
 
@@ -61,11 +62,20 @@ def phone_error(text: str) -> FieldError | None:
     return None
 
 
-def parse_lookup(ids: str | None, phone: str | None, others: list[str]) -> Lookup:
-    """The look-up asked for; a 422 problem listing every error otherwise."""
+def parse_lookup(
+    ids: str | None, phone: str | None, others: list[str], repeated: Sequence[str] = ()
+) -> Lookup:
+    """The look-up asked for; a 422 problem listing every error otherwise.
+
+    ``repeated``: the look-up parameters sent more than once (``?ids=a&ids=b``), which
+    would otherwise silently mean the last one."""
     errors = [
         FieldError(name, "cannot be combined with ids or phone", "not_combinable")
         for name in others
+    ]
+    errors += [
+        FieldError(name, "send it once (ids: comma-separated)", "repeated")
+        for name in sorted(repeated)
     ]
     if ids is not None and phone is not None:
         errors.append(FieldError("phone", "send either ids or phone", "not_combinable"))

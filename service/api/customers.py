@@ -30,6 +30,7 @@ from service.dependencies import AppSettings, Customers, Database, ExportsDep, K
 from service.features import SEGMENTS_DISABLED, SegmentsEnabled
 from service.input_types import Moment, SafeText
 from service.lookup_params import LOOKUP_PARAMETERS, MAX_IDS, parse_lookup
+from service.lookups import Lookups
 from service.preconditions import IdempotencyKey, IfMatch, customer_id_for
 from service.problems import Problem
 from service.schemas import (
@@ -81,6 +82,30 @@ async def create_customer(
     return _present(response, shown)
 
 
+async def _look_up(
+    request: Request,
+    lookups: Lookups,
+    caller: Principal,
+    ids: str | None,
+    phone: str | None,
+    include_deleted: bool,
+) -> dict[str, Any]:
+    """``?ids=`` or ``?phone=``: each parameter once, nothing else; deleted customers
+    only for an admin."""
+    query = request.query_params
+    others = sorted(set(query.keys()) - LOOKUP_PARAMETERS)
+    repeated = [name for name in LOOKUP_PARAMETERS if len(query.getlist(name)) > 1]
+    lookup = parse_lookup(ids, phone, others, repeated)
+    if include_deleted and caller.role is Role.READER:
+        raise Problem(
+            403, "forbidden", "Not allowed", "only an admin may include deleted customers"
+        )
+    if lookup.ids is not None:
+        return {"customers": await lookups.by_ids(lookup.ids, include_deleted)}
+    assert lookup.phone is not None  # parse_lookup answers one of them
+    return {"customers": await lookups.by_phone(lookup.phone, include_deleted)}
+
+
 @router.get("", response_model=CustomerPage | CustomerBatch)
 async def list_customers(
     request: Request,
@@ -115,12 +140,7 @@ async def list_customers(
     answered from the committed documents (``{"customers": [...]}``, each as
     ``GET /api/v1/customers/{id}`` shows it); the only list a ``read`` caller may ask."""
     if ids is not None or phone is not None:
-        others = sorted(set(request.query_params.keys()) - LOOKUP_PARAMETERS)
-        lookup = parse_lookup(ids, phone, others)
-        if lookup.ids is not None:
-            return {"customers": await lookups.by_ids(lookup.ids, include_deleted)}
-        assert lookup.phone is not None  # parse_lookup answers one of them
-        return {"customers": await lookups.by_phone(lookup.phone, include_deleted)}
+        return await _look_up(request, lookups, caller, ids, phone, include_deleted)
     if caller.role is Role.READER:
         raise Problem(
             403, "forbidden", "Not allowed", "a read caller may only look up by ids or phone"

@@ -176,12 +176,18 @@ async def test_a_group_lives_is_retired_emptied_and_deleted(
     other = (await api.post(CUSTOMERS, json=customer_body())).json()["customer"]
     moved_in = await api.patch(f"{CUSTOMERS}/{other['id']}", json={"customer_group_id": group_id})
     problem(moved_in, 422, "validation-failed")
+    # A member's whole profile sent back, its group unchanged: not a move into it.
+    resent = await api.patch(
+        f"{CUSTOMERS}/{cid}", json={"customer_group_id": group_id, "first_name": "Resent"}
+    )
+    assert resent.status_code == 200, resent.text
+    assert resent.json()["customer"]["customer_group_id"] == group_id
 
     async def projected(version: int) -> bool | None:
         row = await db.fetchval("SELECT version FROM customers WHERE id = $1::uuid", cid)
         return True if row == version else None
 
-    await eventually(lambda: projected(1), what="the member in the read model")
+    await eventually(lambda: projected(2), what="the member in the read model")
 
     async def settled() -> httpx.Response | None:
         answer = await api.delete(f"{GROUPS}/{group_id}")
@@ -192,7 +198,7 @@ async def test_a_group_lives_is_retired_emptied_and_deleted(
     problem(in_use, 409, "customer-group-in-use")
     moved = await api.patch(f"{CUSTOMERS}/{cid}", json={"customer_group_id": "retail"})
     assert moved.status_code == 200
-    await eventually(lambda: projected(2), what="the member moved in the read model")
+    await eventually(lambda: projected(3), what="the member moved in the read model")
     # The soft-deleted member still holds it; restored, it joins the default group.
     problem(await api.delete(f"{GROUPS}/{group_id}"), 409, "customer-group-in-use")
     back = await api.post(f"{CUSTOMERS}/{away_id}/restore")

@@ -89,6 +89,12 @@ async def test_bad_id_look_ups_list_every_error(api: httpx.AsyncClient) -> None:
     )
     assert hundred.status_code == 200, hundred.text
 
+    # Sent twice, a parameter is refused, not silently the last one.
+    twice = await api.get(CUSTOMERS, params=[("ids", good), ("ids", str(uuid.uuid4()))])
+    assert problem_errors(twice) == {"ids": "repeated"}
+    phones = await api.get(CUSTOMERS, params=[("phone", "+14155550123"), ("phone", "+14155550124")])
+    assert problem_errors(phones) == {"phone": "repeated"}
+
     mixed = await api.get(
         CUSTOMERS, params={"ids": good, "phone": "+14155550123", "status": "ACTIVE", "limit": 5}
     )
@@ -159,6 +165,13 @@ async def test_a_read_caller_may_look_up_by_ids_or_phone_only(
             assert listed.status_code == 403, (params, listed.text)
         segments = await orders.get(f"{INVOKE}{CUSTOMERS}/{customer['id']}/segments")
         assert segments.status_code == 200, segments.text
+        # Deleted customers are for admins only.
+        for params in ({"ids": customer["id"]}, {"phone": phone}):
+            deleted_too = await orders.get(
+                f"{INVOKE}{CUSTOMERS}", params={**params, "include_deleted": "true"}
+            )
+            assert deleted_too.status_code == 403, (params, deleted_too.text)
+            assert customer["email"] not in deleted_too.text
 
 
 async def test_a_customer_token_may_not_look_up_others(

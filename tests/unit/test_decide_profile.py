@@ -203,3 +203,19 @@ def test_the_locale_is_a_profile_field_every_event_carries() -> None:
     assert event.snapshot is not None
     assert event.snapshot["locale"] == "vi-VN"
     assert Customer.from_document(updated.to_document()) == updated
+
+
+def test_a_group_is_checked_only_when_it_changes() -> None:
+    customer = new_customer(customer_group_id="wholesale")
+    # "wholesale" retired since: the live set no longer has it.
+    live = dataclasses.replace(POLICY, customer_groups=frozenset({"retail"}))
+    # The whole profile sent back, its group unchanged: the other change is made.
+    same = UpdateCustomer({"customer_group_id": "wholesale", "first_name": "Wanda"})
+    after, event = decide(customer, same, NOW, live)
+    assert event is not None
+    assert (after.first_name, after.customer_group_id) == ("Wanda", "wholesale")
+    assert "customer_group_id" not in event.changes
+    # Moved into a retired (or unknown) group: refused, as before.
+    with pytest.raises(InvalidFields) as refused:
+        decide(new_customer(), UpdateCustomer({"customer_group_id": "wholesale"}), NOW, live)
+    assert [e.field for e in refused.value.errors] == ["customer_group_id"]

@@ -57,3 +57,11 @@ def test_a_look_up_is_never_mixed_with_list_parameters() -> None:
     }
     assert all(e["in"] == "query" for e in refused.value.extra["errors"])
     assert parse_lookup(None, "+14155550123", []).phone == "+14155550123"
+
+
+def test_a_look_up_parameter_sent_twice_is_refused_not_the_last_taken() -> None:
+    with pytest.raises(Problem) as refused:
+        parse_lookup(str(uuid.uuid4()), None, [], ["ids", "include_deleted"])
+    fields = {e["field"]: e["code"] for e in refused.value.extra["errors"]}
+    assert fields == {"ids": "repeated", "include_deleted": "repeated"}
+    assert refused.value.status == 422
