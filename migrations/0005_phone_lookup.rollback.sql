@@ -1,1 +1,1 @@
-DROP INDEX IF EXISTS idx_customers_phone;
+DROP INDEX CONCURRENTLY IF EXISTS idx_customers_phone;

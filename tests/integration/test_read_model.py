@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import asyncpg
 import httpx
 import pytest
+from yoyo import get_backend, read_migrations
 
 from devstack.stack import Infrastructure
 from domain.commands import (
@@ -30,7 +31,7 @@ from domain.commands import (
 from domain.decide import decide
 from domain.model import Customer
 from domain.policy import Policy
-from readmodel.migrate import apply_migrations
+from readmodel.migrate import MIGRATIONS, apply_migrations, yoyo_url
 from readmodel.projection import apply_snapshot
 from readmodel.rebuild import rebuild
 from tests.integration.conftest import EventSink, customer_body, unique_email
@@ -233,6 +234,35 @@ async def fresh_database(infra: Infrastructure, name: str) -> asyncpg.Connection
     dsn = infra.postgres_dsn.rsplit("/", 1)[0] + f"/{name}"
     await asyncio.to_thread(apply_migrations, dsn)
     return await asyncpg.connect(dsn)
+
+
+def roll_back_all(dsn: str) -> None:
+    backend = get_backend(yoyo_url(dsn))
+    with backend.lock():
+        backend.rollback_migrations(backend.to_rollback(read_migrations(str(MIGRATIONS))))
+
+
+async def test_the_migrations_roll_back_and_apply_again_the_phone_index_built_concurrently(
+    infra: Infrastructure,
+) -> None:
+    """0005 builds its index CONCURRENTLY (outside a transaction, a yoyo directive):
+    it ends valid, and every migration rolls back and applies again."""
+    conn = await fresh_database(infra, "migrations_check")
+    dsn = infra.postgres_dsn.rsplit("/", 1)[0] + "/migrations_check"
+    valid = (
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = 'idx_customers_phone'"
+    )
+    try:
+        assert await conn.fetchval(valid) is True
+        await asyncio.to_thread(roll_back_all, dsn)
+        assert await conn.fetchval(valid) is None
+        assert await conn.fetchval("SELECT to_regclass('customer_group_tombstones')") is None
+        applied = await asyncio.to_thread(apply_migrations, dsn)
+        assert applied[-1] == "0007_group_versions"
+        assert await conn.fetchval(valid) is True
+    finally:
+        await conn.close()
 
 
 # The columns of the postgres state store's (v2) table that the read model reads.
