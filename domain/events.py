@@ -145,6 +145,29 @@ class CustomerEvent:
         return data
 
 
+def versioned_change(
+    ids: dict[str, str],
+    version: int,
+    occurred_at: datetime,
+    changes: dict[str, dict[str, Any]],
+    snapshot: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The data of an event about a thing with a version of its own (a
+    wishlist, a customer group): its ids, that version, what changed, and
+    the thing as it is now; a deleted one's event says so instead."""
+    data: dict[str, Any] = {
+        **ids,
+        "version": version,
+        "occurred_at": timestamp(occurred_at),
+        "changes": changes,
+    }
+    if snapshot is None:
+        data["deleted"] = True
+    else:
+        data["snapshot"] = snapshot
+    return data
+
+
 def _by_id(value: Any) -> Any:
     """A list of documents with ids compares by id, so a change names its entry."""
     if isinstance(value, list) and value and all(isinstance(v, dict) and "id" in v for v in value):

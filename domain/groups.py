@@ -36,7 +36,7 @@ from domain.errors import (
     InvalidFields,
     VersionMismatch,
 )
-from domain.events import diff
+from domain.events import diff, versioned_change
 from domain.model import timestamp
 
 GROUP_CREATED = "customer_group.created"
@@ -167,17 +167,8 @@ class GroupEvent:
     snapshot: dict[str, Any] | None  # None: deleted
 
     def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "group_id": self.group_id,
-            "version": self.version,
-            "occurred_at": timestamp(self.occurred_at),
-            "changes": self.changes,
-        }
-        if self.snapshot is None:
-            data["deleted"] = True
-        else:
-            data["snapshot"] = self.snapshot
-        return data
+        ids = {"group_id": self.group_id}
+        return versioned_change(ids, self.version, self.occurred_at, self.changes, self.snapshot)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

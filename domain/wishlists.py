@@ -46,7 +46,7 @@ from domain.errors import (
     WishlistNotFound,
     WishlistsTooLarge,
 )
-from domain.events import diff
+from domain.events import diff, versioned_change
 from domain.model import Customer, timestamp
 from domain.policy import Policy
 from domain.sessions import check_access
@@ -233,18 +233,8 @@ class WishlistEvent:
     snapshot: dict[str, Any] | None  # None: the wishlist was deleted
 
     def to_data(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "customer_id": self.customer_id,
-            "wishlist_id": self.wishlist_id,
-            "version": self.version,
-            "occurred_at": timestamp(self.occurred_at),
-            "changes": self.changes,
-        }
-        if self.snapshot is None:
-            data["deleted"] = True
-        else:
-            data["snapshot"] = self.snapshot
-        return data
+        ids = {"customer_id": self.customer_id, "wishlist_id": self.wishlist_id}
+        return versioned_change(ids, self.version, self.occurred_at, self.changes, self.snapshot)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
