@@ -17,6 +17,7 @@ customer.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 import asyncpg
@@ -27,12 +28,14 @@ from domain.errors import Refusal
 from domain.model import Customer
 from domain.wishlists import Wishlists
 from observability.logging import get_logger
+from readmodel.projection import Connection
 from readmodel.state_table import stored_value, stored_values
 
 log = get_logger(__name__)
 
 Q = TypeVar("Q")
 R = TypeVar("R")
+T = TypeVar("T")
 
 _FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 _UNAVAILABLE: Refusing = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
@@ -55,45 +58,42 @@ class StoredCustomers:
         self._wishlists_prefix = f"{app_id}||{wishlists_prefix}:"
 
     async def load(self, customer_id: str) -> Customer | Refusing | None:
-        try:
-            async with self._database.acquire(timeout=self._wait) as conn:
-                raw = await stored_value(conn, self._prefix + customer_id)
-        except _FAILURES as exc:
-            log.warning("reading a stored customer failed", error=type(exc).__name__)
-            return _UNAVAILABLE
-        return None if raw is None else Customer.from_document(json.loads(raw))
+        key = self._prefix + customer_id
+        raw = await self._read("a stored customer", lambda conn: stored_value(conn, key))
+        if isinstance(raw, Refused):
+            return raw
+        return None if raw is None else _customer(raw)
 
     async def load_many(self, customer_ids: list[str]) -> dict[str, Customer] | Refusing:
         """The stored customers among ``customer_ids`` (unknown ones are left out)."""
         keys = [self._prefix + customer_id for customer_id in customer_ids]
-        try:
-            async with self._database.acquire(timeout=self._wait) as conn:
-                raw = await stored_values(conn, keys)
-        except _FAILURES as exc:
-            log.warning("reading stored customers failed", error=type(exc).__name__)
-            return _UNAVAILABLE
+        raw = await self._read("stored customers", lambda conn: stored_values(conn, keys))
+        if isinstance(raw, Refused):
+            return raw
         start = len(self._prefix)
-        return {
-            key[start:]: Customer.from_document(json.loads(value)) for key, value in raw.items()
-        }
+        return {key[start:]: _customer(value) for key, value in raw.items()}
 
     async def with_wishlists(
         self, customer_id: str
     ) -> tuple[Customer | None, Wishlists] | Refusing:
         """The customer and its wishlists, committed (one indexed read of both)."""
         keys = [self._prefix + customer_id, self._wishlists_prefix + customer_id]
-        try:
-            async with self._database.acquire(timeout=self._wait) as conn:
-                raw = await stored_values(conn, keys)
-        except _FAILURES as exc:
-            log.warning("reading stored wishlists failed", error=type(exc).__name__)
-            return _UNAVAILABLE
+        raw = await self._read("stored wishlists", lambda conn: stored_values(conn, keys))
+        if isinstance(raw, Refused):
+            return raw
         customer_raw, lists_raw = raw.get(keys[0]), raw.get(keys[1])
-        customer = (
-            None if customer_raw is None else Customer.from_document(json.loads(customer_raw))
-        )
+        customer = None if customer_raw is None else _customer(customer_raw)
         lists_doc = None if lists_raw is None else json.loads(lists_raw)
         return customer, Wishlists.from_document(customer_id, lists_doc)
+
+    async def _read(self, what: str, read: Callable[[Connection], Awaitable[T]]) -> T | Refusing:
+        """``read`` on a pooled connection; the state store unavailable if it fails."""
+        try:
+            async with self._database.acquire(timeout=self._wait) as conn:
+                return await read(conn)
+        except _FAILURES as exc:
+            log.warning(f"reading {what} failed", error=type(exc).__name__)
+            return _UNAVAILABLE
 
     async def answer(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R | Refusing:
         """What the customer's actor would answer ``method`` (a read) now."""
@@ -101,3 +101,7 @@ class StoredCustomers:
         if isinstance(customer, Refused):
             return customer
         return answer(method, customer_id, customer, request)
+
+
+def _customer(raw: bytes) -> Customer:
+    return Customer.from_document(json.loads(raw))
