@@ -127,14 +127,7 @@ class Reconciler:
             segments = await active_segments(conn)
             if not await advance_if_unchanged(conn, drift.snapshot, segments):
                 return False
-        self.repaired += 1
-        RECONCILE_DRIFT.inc()
-        log.info(
-            "drift repaired here (only the version was behind)",
-            customer_id=drift.customer_id,
-            stored_version=drift.stored_version,
-            projected_version=drift.projected_version,
-        )
+        self._repaired(drift, "drift repaired here (only the version was behind)")
         return True
 
     async def _repair(self, drift: Drift) -> None:
@@ -153,10 +146,13 @@ class Reconciler:
             log.warning("a drifted customer could not be published again", error=str(exc))
             return  # the next sweep finds it again
         await self.projector.project(drift.snapshot)
+        self._repaired(drift, "drift repaired")
+
+    def _repaired(self, drift: Drift, how: str) -> None:
         self.repaired += 1
         RECONCILE_DRIFT.inc()
         log.info(
-            "drift repaired",
+            how,
             customer_id=drift.customer_id,
             stored_version=drift.stored_version,
             projected_version=drift.projected_version,
