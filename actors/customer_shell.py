@@ -63,7 +63,7 @@ from observability.metrics import (
 log = get_logger(__name__)
 
 Refusing = Refused[Refusal]
-_STORE_DOWN = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
+STORE_DOWN = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
 
 
 class Documents(Protocol):
@@ -161,7 +161,7 @@ class CustomerShell:
             loaded = await self._store.load(self.customer_id)
         except StoreError as exc:
             log.warning("loading the customer failed", error=str(exc))
-            return _STORE_DOWN
+            return STORE_DOWN
         customer = Customer.from_document(loaded.document) if loaded.document else None
         return Known(customer=customer, etag=loaded.etag)
 
@@ -173,7 +173,7 @@ class CustomerShell:
         try:
             check_access(known.customer, access)
         except DomainError as exc:
-            return _refused(exc)
+            return refused(exc)
         return None
 
     async def execute(self, command: Command) -> Done | Refusing:
@@ -237,7 +237,7 @@ class CustomerShell:
             live = await self._groups.active()
         except StoreError as exc:
             log.warning("loading the customer groups failed", error=str(exc))
-            return _STORE_DOWN
+            return STORE_DOWN
         return dataclasses.replace(self._policy, customer_groups=live)
 
     def _decide(
@@ -246,7 +246,7 @@ class CustomerShell:
         try:
             return decide(before, command, self._clock(), policy)
         except DomainError as exc:
-            return _refused(exc)
+            return refused(exc)
 
     async def _commit(self, known: Known, after: Customer, event: CustomerEvent) -> Refusing | None:
         """Claim what the change gains, then write, within ``FENCE`` of claiming."""
@@ -286,7 +286,7 @@ class CustomerShell:
         except StoreError as exc:
             # The commit may or may not have landed: the next call loads it.
             log.warning("commit failed", error=str(exc))
-            return _STORE_DOWN
+            return STORE_DOWN
         finally:
             COMMIT_DURATION.labels(outcome).observe(time.perf_counter() - started)
         return None
@@ -312,7 +312,29 @@ class CustomerShell:
             await self._keys.release(key, self.customer_id)
 
 
-def _refused(exc: DomainError) -> Refusing:
+async def commit_one(
+    store: Documents,
+    entity_id: str,
+    document: dict[str, Any],
+    outbox: OutboxEvent,
+    etag: str | None,
+    what: str,
+) -> Refusing | None:
+    """Commit a document other than a customer's (a wishlists document, the group
+    registry) with its event, guarded by ``etag``: a concurrent writer is a
+    conflict, a failed store is unavailable (the next call loads what landed)."""
+    try:
+        await store.commit(entity_id, document, outbox, etag=etag)
+    except ConcurrencyConflict as exc:
+        return Refused(Refusal.CONFLICT, str(exc))
+    except StoreError as exc:
+        log.warning(f"{what} commit failed", error=str(exc))
+        return STORE_DOWN
+    EVENTS_COMMITTED.labels(outbox.type).inc()
+    return None
+
+
+def refused(exc: DomainError) -> Refusing:
     if isinstance(exc, InvalidFields):
         problems = tuple(FieldProblem(e.field, e.message, e.code) for e in exc.errors)
         return Refused(exc.code, exc.detail, problems)

@@ -16,10 +16,10 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from actors.customer_shell import Documents, Refusing, _refused
-from actors.document_store import ConcurrencyConflict, OutboxEvent, StoreError
+from actors.customer_shell import STORE_DOWN, Documents, Refusing, commit_one, refused
+from actors.document_store import OutboxEvent, StoreError
 from actors.hosting import actor_class
-from actors.protocol import ActorType, Document, Refused
+from actors.protocol import ActorType, Document
 from domain.errors import DomainError, Refusal
 from domain.groups import (
     DELETE_SETTLE,
@@ -33,11 +33,8 @@ from domain.groups import (
     decide_group,
 )
 from observability.logging import get_logger
-from observability.metrics import EVENTS_COMMITTED
 
 log = get_logger(__name__)
-
-_STORE_DOWN = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
 
 
 @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,25 +94,23 @@ class GroupRegistryShell:
             registry, etag = await stored_registry(self._store, self._configured)
         except StoreError as exc:
             log.warning("loading the group registry failed", error=str(exc))
-            return _STORE_DOWN
+            return STORE_DOWN
         try:
             decision = decide_group(registry, command, self._clock(), self._default, self._settle)
         except DomainError as exc:
-            return _refused(exc)
+            return refused(exc)
         group = decision.after.get(decision.group_id)
         shown = None if group is None else group.to_document()
         event = decision.event
         if event is None:
             return GroupShown(group=shown, version=group.version if group else 0, committed=False)
         outbox = OutboxEvent(type=event.type, subject=event.group_id, data=event.to_data())
-        try:
-            await self._store.commit(REGISTRY_ID, decision.after.to_document(), outbox, etag=etag)
-        except ConcurrencyConflict as exc:
-            return Refused(Refusal.CONFLICT, str(exc))
-        except StoreError as exc:
-            log.warning("group registry commit failed", error=str(exc))
-            return _STORE_DOWN
-        EVENTS_COMMITTED.labels(event.type).inc()
+        document = decision.after.to_document()
+        failure = await commit_one(
+            self._store, REGISTRY_ID, document, outbox, etag, "group registry"
+        )
+        if failure is not None:
+            return failure
         return GroupShown(group=shown, version=event.version, committed=True)
 
     async def create_group(self, command: CreateGroup) -> GroupShown | Refusing:

@@ -14,20 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from actors.customer_shell import Documents, Refusing, _refused
-from actors.document_store import ConcurrencyConflict, OutboxEvent, StoreError
-from actors.protocol import Refused
+from actors.customer_shell import STORE_DOWN, Documents, Refusing, commit_one, refused
+from actors.document_store import OutboxEvent, StoreError
 from domain.commands import WishlistCommand
-from domain.errors import DomainError, Refusal
+from domain.errors import DomainError
 from domain.model import Customer
 from domain.policy import Policy
 from domain.wishlists import WishlistDecision, Wishlists, decide_wishlists
 from observability.logging import get_logger
-from observability.metrics import EVENTS_COMMITTED
 
 log = get_logger(__name__)
-
-_STORE_DOWN = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
 
 
 class WishlistShell:
@@ -51,25 +47,19 @@ class WishlistShell:
             stored = await self._wishlists.load(self.customer_id)
         except StoreError as exc:
             log.warning("loading the customer's wishlists failed", error=str(exc))
-            return _STORE_DOWN
+            return STORE_DOWN
         customer = Customer.from_document(customer_doc) if customer_doc else None
         lists = Wishlists.from_document(self.customer_id, stored.document)
         try:
             decision = decide_wishlists(customer, lists, command, self._clock(), self._policy)
         except DomainError as exc:
-            return _refused(exc)
+            return refused(exc)
         event = decision.event
         if event is None:
             return decision
         outbox = OutboxEvent(type=event.type, subject=self.customer_id, data=event.to_data())
-        try:
-            await self._wishlists.commit(
-                self.customer_id, decision.after.to_document(), outbox, etag=stored.etag
-            )
-        except ConcurrencyConflict as exc:
-            return Refused(Refusal.CONFLICT, str(exc))
-        except StoreError as exc:
-            log.warning("wishlist commit failed", error=str(exc))
-            return _STORE_DOWN
-        EVENTS_COMMITTED.labels(event.type).inc()
-        return decision
+        document = decision.after.to_document()
+        failure = await commit_one(
+            self._wishlists, self.customer_id, document, outbox, stored.etag, "wishlist"
+        )
+        return decision if failure is None else failure
