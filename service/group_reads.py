@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from actors.customer_shell import STORE_DOWN
 from domain.groups import REGISTRY_ID, SEEDED_AT, CustomerGroup, GroupRegistry
 from observability.logging import get_logger
 from readmodel.state_table import stored_value
+from service.actor_replies import refusal_problem
 from service.problems import Problem
 
 log = get_logger(__name__)
@@ -47,9 +49,7 @@ class GroupReads:
             document = await _load(self._database, self._app_id)
         except _FAILURES as exc:
             log.warning("reading the customer groups failed", error=type(exc).__name__)
-            raise Problem(
-                503, "unavailable", "Customer storage is unavailable", headers={"Retry-After": "1"}
-            ) from None
+            raise refusal_problem(STORE_DOWN) from None
         if document is None:
             return GroupRegistry.seeded(self._configured, SEEDED_AT)
         return GroupRegistry.from_document(document)

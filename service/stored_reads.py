@@ -23,8 +23,8 @@ from typing import TypeVar
 import asyncpg
 
 from actors.customer_reads import Refusing, answer
+from actors.customer_shell import STORE_DOWN
 from actors.protocol import ActorMethod, Refused
-from domain.errors import Refusal
 from domain.model import Customer
 from domain.wishlists import Wishlists
 from observability.logging import get_logger
@@ -38,7 +38,6 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 _FAILURES = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
-_UNAVAILABLE: Refusing = Refused(Refusal.UNAVAILABLE, "the state store is unavailable")
 
 
 class StoredCustomers:
@@ -93,7 +92,7 @@ class StoredCustomers:
                 return await read(conn)
         except _FAILURES as exc:
             log.warning(f"reading {what} failed", error=type(exc).__name__)
-            return _UNAVAILABLE
+            return STORE_DOWN
 
     async def answer(self, customer_id: str, method: ActorMethod[Q, R], request: Q) -> R | Refusing:
         """What the customer's actor would answer ``method`` (a read) now."""
